@@ -1,7 +1,7 @@
 // User diagnostics: a stable code, a span, a message from the one table, a hint; rendered with a caret.
 
 import type { Span } from './ast.js';
-import type { Code, MessageArgs } from './messages.js';
+import type { Code, MessageArgs, MessageEntry } from './messages.js';
 import { MESSAGES } from './messages.js';
 
 export interface Diagnostic {
@@ -13,7 +13,7 @@ export interface Diagnostic {
 
 /** Builds a diagnostic from the message table; `hint` overrides the table's default hint. */
 export function diag(code: Code, span: Span, args: MessageArgs = {}, hint?: string): Diagnostic {
-  const entry = MESSAGES[code];
+  const entry: MessageEntry = MESSAGES[code];
   const h = hint ?? entry.hint?.(args);
   const d: Diagnostic = { code, message: entry.text(args), span };
   return h ? { ...d, hint: h } : d;

@@ -6,7 +6,7 @@
 
 export type MessageArgs = Readonly<Record<string, string | number>>;
 
-interface Entry {
+export interface MessageEntry {
   readonly text: (a: MessageArgs) => string;
   readonly hint?: (a: MessageArgs) => string | undefined;
 }
@@ -69,6 +69,6 @@ export const MESSAGES = {
   E0602: { text: (a) => `train block for '${s(a, 'model')}' is missing '${s(a, 'name')}'` },
   E0603: { text: (a) => `invalid ${s(a, 'what')}: ${s(a, 'reason')}`, hint: (a) => (a['known'] ? `choose one of: ${s(a, 'known')}` : undefined) },
   E0604: { text: (a) => `train setting '${s(a, 'name')}' is given twice` },
-} satisfies Record<string, Entry>;
+} satisfies Record<string, MessageEntry>;
 
 export type Code = keyof typeof MESSAGES;
