@@ -47,10 +47,3 @@ export function expectPerm(perm: readonly number[], rank: number): void {
   const seen = new Set(perm);
   if (seen.size !== rank || perm.some((p) => p < 0 || p >= rank)) fail(`perm [${perm.join(', ')}] is not a permutation of 0..${rank - 1}`);
 }
-
-/** Placeholder reference semantics for an op whose reference is not written yet. */
-export function referencePending(op: string): () => never {
-  return () => {
-    throw new Error(`internal: no reference semantics for '${op}' yet`);
-  };
-}

@@ -1,7 +1,9 @@
 // Contractions: batched matmul and 2-D convolution (NCHW input, OIHW weight), float64 accumulation.
 
-import { formatType } from '../types.js';
-import { expectDType, expectLength, expectRank, fail, referencePending, result } from './common.js';
+import type { Tensor } from '../tensor.js';
+import type { TensorType } from '../types.js';
+import { formatType, numel } from '../types.js';
+import { expectDType, expectLength, expectRank, fail, result } from './common.js';
 import type { Attrs, OpDef } from './op.js';
 import { boolAttr, intAttr, intsAttr } from './op.js';
 
@@ -20,6 +22,72 @@ export function expectWindowAttrs(stride: readonly number[], padding: readonly n
   if (stride.some((s) => s < 1)) fail(`stride must be at least 1, got [${stride.join(', ')}]`);
   if (dilation.some((s) => s < 1)) fail(`dilation must be at least 1, got [${dilation.join(', ')}]`);
   if (padding.some((p) => p < 0)) fail(`padding must be non-negative, got [${padding.join(', ')}]`);
+}
+
+/** Each output element is one float64 dot product over k, rounded to f32 once. */
+function matmulReference(a: Tensor, b: Tensor, attrs: Attrs, out: TensorType): Tensor {
+  const rank = out.shape.length;
+  const m = out.shape[rank - 2]!;
+  const n = out.shape[rank - 1]!;
+  const aRows = a.type.shape[rank - 2]!;
+  const aCols = a.type.shape[rank - 1]!;
+  const bCols = b.type.shape[rank - 1]!;
+  const k = boolAttr(attrs, 'transpose_a') ? aRows : aCols;
+  // Steps through a along (i, p) and b along (p, j), whichever way each operand is stored.
+  const [aI, aP] = boolAttr(attrs, 'transpose_a') ? [1, aCols] : [aCols, 1];
+  const [bP, bJ] = boolAttr(attrs, 'transpose_b') ? [1, bCols] : [bCols, 1];
+  const batches = numel(out.shape.slice(0, -2));
+  const aSize = aRows * aCols;
+  const bSize = b.type.shape[rank - 2]! * bCols;
+  const data = new Float32Array(batches * m * n);
+  for (let bt = 0; bt < batches; bt++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += a.data[bt * aSize + i * aI + p * aP]! * b.data[bt * bSize + p * bP + j * bJ]!;
+        data[(bt * m + i) * n + j] = acc;
+      }
+    }
+  }
+  return { type: out, data };
+}
+
+/** Direct loops over the window; taps that fall in the zero padding are skipped. */
+function conv2dReference(x: Tensor, w: Tensor, attrs: Attrs, out: TensorType): Tensor {
+  const [sh, sw] = intsAttr(attrs, 'stride') as [number, number];
+  const [pt, , pl] = intsAttr(attrs, 'padding') as [number, number, number, number];
+  const [dh, dw] = intsAttr(attrs, 'dilation') as [number, number];
+  const groups = intAttr(attrs, 'groups');
+  const [, c, h, wd] = x.type.shape as [number, number, number, number];
+  const [, cg, kh, kw] = w.type.shape as [number, number, number, number];
+  const [n, o, oh, ow] = out.shape as [number, number, number, number];
+  const perGroup = o / groups;
+  const data = new Float32Array(n * o * oh * ow);
+  let at = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const firstChannel = Math.floor(oc / perGroup) * cg;
+      for (let y = 0; y < oh; y++) {
+        for (let xo = 0; xo < ow; xo++) {
+          let acc = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            const plane = (b * c + firstChannel + ci) * h;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = y * sh - pt + ky * dh;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = xo * sw - pl + kx * dw;
+                if (ix < 0 || ix >= wd) continue;
+                acc += x.data[(plane + iy) * wd + ix]! * w.data[((oc * cg + ci) * kh + ky) * kw + kx]!;
+              }
+            }
+          }
+          data[at++] = acc;
+        }
+      }
+    }
+  }
+  return { type: out, data };
 }
 
 export const CONTRACTION_OPS = {
@@ -47,7 +115,7 @@ export const CONTRACTION_OPS = {
       if (ka !== kb) fail(`matmul inner dimensions differ: ${formatType(a!)} @ ${formatType(b!)} (${ka} vs ${kb})`);
       return result('f32', [...batch, m, n]);
     },
-    reference: referencePending('matmul'),
+    reference: ([a, b], attrs, out) => matmulReference(a!, b!, attrs, out),
   },
 
   /**
@@ -79,6 +147,6 @@ export const CONTRACTION_OPS = {
       if (oh === null || ow === null) fail(`conv2d kernel ${kh}x${kw} does not fit input ${h}x${wd} with padding [${padding.join(', ')}]`);
       return result('f32', [n, o, oh, ow]);
     },
-    reference: referencePending('conv2d'),
+    reference: ([x, w], attrs, out) => conv2dReference(x!, w!, attrs, out),
   },
 } satisfies Record<string, OpDef>;

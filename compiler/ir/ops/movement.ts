@@ -1,9 +1,14 @@
 // Movement ops: reshape, transpose, broadcast, slice, pad, concat, gather. Values move; none is computed.
 
-import { formatType, numel } from '../types.js';
-import { expectDType, expectLength, expectPerm, fail, referencePending, result } from './common.js';
+import { allocData } from '../tensor.js';
+import { formatType, numel, stridesOf } from '../types.js';
+import { expectDType, expectLength, expectPerm, fail, result } from './common.js';
+import { splitAtAxis, stridedRead, stridedWrite } from './indexing.js';
 import type { Attrs, OpDef } from './op.js';
 import { floatAttr, intAttr, intsAttr } from './op.js';
+
+const I32_MIN = -(2 ** 31);
+const I32_MAX = 2 ** 31 - 1;
 
 export const MOVEMENT_OPS = {
   /** reshape {shape}: same elements, row-major order kept. */
@@ -20,7 +25,7 @@ export const MOVEMENT_OPS = {
       }
       return out;
     },
-    reference: referencePending('reshape'),
+    reference: ([x], _attrs, out) => ({ type: out, data: x!.data.slice() }),
   },
 
   /** transpose {perm}: out.shape[i] = x.shape[perm[i]]. */
@@ -34,7 +39,10 @@ export const MOVEMENT_OPS = {
       expectPerm(perm, x!.shape.length);
       return result(x!.dtype, perm.map((p) => x!.shape[p]!));
     },
-    reference: referencePending('transpose'),
+    reference([x], attrs, out) {
+      const strides = stridesOf(x!.type.shape);
+      return stridedRead(x!.data, out, intsAttr(attrs, 'perm').map((p) => strides[p]!), 0);
+    },
   },
 
   /**
@@ -58,7 +66,14 @@ export const MOVEMENT_OPS = {
       });
       return result(x!.dtype, shape);
     },
-    reference: referencePending('broadcast'),
+    reference([x], attrs, out) {
+      const xStrides = stridesOf(x!.type.shape);
+      const strides = new Array<number>(out.shape.length).fill(0);
+      intsAttr(attrs, 'dims').forEach((d, i) => {
+        if (x!.type.shape[i] !== 1) strides[d] = xStrides[i]!;
+      });
+      return stridedRead(x!.data, out, strides, 0);
+    },
   },
 
   /** slice {starts, ends, steps}: per axis the elements start, start+step, … < end. */
@@ -85,7 +100,12 @@ export const MOVEMENT_OPS = {
       });
       return result(x!.dtype, shape);
     },
-    reference: referencePending('slice'),
+    reference([x], attrs, out) {
+      const xStrides = stridesOf(x!.type.shape);
+      const steps = intsAttr(attrs, 'steps');
+      const offset = intsAttr(attrs, 'starts').reduce((acc, s, i) => acc + s * xStrides[i]!, 0);
+      return stridedRead(x!.data, out, xStrides.map((s, i) => s * steps[i]!), offset);
+    },
   },
 
   /** pad {low, high, value}: adds low[i] elements before and high[i] after axis i, filled with value. */
@@ -100,10 +120,19 @@ export const MOVEMENT_OPS = {
       expectLength(low, x!.shape.length, 'pad low');
       expectLength(high, x!.shape.length, 'pad high');
       if ([...low, ...high].some((p) => p < 0)) fail('pad amounts must be non-negative');
-      if (x!.dtype !== 'f32' && !Number.isInteger(floatAttr(attrs, 'value'))) fail('pad value must be an integer for integer tensors');
+      const value = floatAttr(attrs, 'value');
+      if (x!.dtype === 'i32' && !(Number.isInteger(value) && value >= I32_MIN && value <= I32_MAX)) fail(`pad value for an i32 tensor must be a 32-bit integer, got ${value}`);
+      if (x!.dtype === 'bool' && value !== 0 && value !== 1) fail(`pad value for a bool tensor must be 0 or 1, got ${value}`);
       return result(x!.dtype, x!.shape.map((d, i) => d + low[i]! + high[i]!));
     },
-    reference: referencePending('pad'),
+    reference([x], attrs, out) {
+      const data = allocData(out.dtype, numel(out.shape));
+      data.fill(floatAttr(attrs, 'value'));
+      const outStrides = stridesOf(out.shape);
+      const offset = intsAttr(attrs, 'low').reduce((acc, l, i) => acc + l * outStrides[i]!, 0);
+      stridedWrite(x!.data, x!.type.shape, data, outStrides, offset);
+      return { type: out, data };
+    },
   },
 
   /** concat {axis}: joins inputs along axis; all other extents equal. */
@@ -127,7 +156,17 @@ export const MOVEMENT_OPS = {
       shape[axis] = total;
       return result(first.dtype, shape);
     },
-    reference: referencePending('concat'),
+    reference(xs, attrs, out) {
+      const axis = intAttr(attrs, 'axis');
+      const data = allocData(out.dtype, numel(out.shape));
+      const outStrides = stridesOf(out.shape);
+      let start = 0;
+      for (const x of xs) {
+        stridedWrite(x.data, x.type.shape, data, outStrides, start * outStrides[axis]!);
+        start += x.type.shape[axis]!;
+      }
+      return { type: out, data };
+    },
   },
 
   /**
@@ -143,8 +182,22 @@ export const MOVEMENT_OPS = {
       expectDType(idx!, ['i32'], 'indices');
       const axis = intAttr(attrs, 'axis');
       if (axis < 0 || axis >= x!.shape.length) fail(`gather axis ${axis} is out of range for rank ${x!.shape.length}`);
+      if (x!.shape[axis] === 0 && numel(idx!.shape) > 0) fail(`gather from ${formatType(x!)}: axis ${axis} is empty, so no index can be clamped into it`);
       return result(x!.dtype, [...x!.shape.slice(0, axis), ...idx!.shape, ...x!.shape.slice(axis + 1)]);
     },
-    reference: referencePending('gather'),
+    reference([x, idx], attrs, out) {
+      const { outer, extent, inner } = splitAtAxis(x!.type.shape, intAttr(attrs, 'axis'));
+      const count = idx!.data.length;
+      const data = allocData(out.dtype, numel(out.shape));
+      for (let o = 0; o < outer; o++) {
+        for (let j = 0; j < count; j++) {
+          const picked = Math.min(Math.max(idx!.data[j]!, 0), extent - 1);
+          const from = (o * extent + picked) * inner;
+          const to = (o * count + j) * inner;
+          for (let i = 0; i < inner; i++) data[to + i] = x!.data[from + i]!;
+        }
+      }
+      return { type: out, data };
+    },
   },
 } satisfies Record<string, OpDef>;

@@ -1,9 +1,15 @@
 // Reductions over axes: sum, mean, max (float64 accumulation), and argmax.
 
-import { expectAxes, expectDType, fail, referencePending, result } from './common.js';
+import type { Tensor } from '../tensor.js';
+import { allocData } from '../tensor.js';
+import type { TensorType } from '../types.js';
+import { numel, stridesOf } from '../types.js';
+import { expectAxes, expectDType, fail, result } from './common.js';
+import { beats, forEachIndex, splitAtAxis } from './indexing.js';
 import type { Attrs, OpDef } from './op.js';
 import { boolAttr, intAttr, intsAttr } from './op.js';
-import type { TensorType } from '../types.js';
+
+type ReduceKind = 'sum' | 'mean' | 'max';
 
 function reducedShape(x: TensorType, axes: readonly number[], keepdims: boolean): number[] {
   const out: number[] = [];
@@ -14,7 +20,42 @@ function reducedShape(x: TensorType, axes: readonly number[], keepdims: boolean)
   return out;
 }
 
-function reduction(name: string, dtypes: readonly ('f32' | 'i32')[]): OpDef {
+/**
+ * For each input axis, the step its index contributes to the output's flat index: 0 on a
+ * reduced axis. keepdims does not change the output's element order, so one map serves both.
+ */
+function outputStrides(shape: readonly number[], axes: readonly number[]): number[] {
+  const kept = shape.filter((_, i) => !axes.includes(i));
+  const keptStrides = stridesOf(kept);
+  let k = 0;
+  return shape.map((_, i) => (axes.includes(i) ? 0 : keptStrides[k++]!));
+}
+
+/**
+ * Sum and mean accumulate in float64 in row-major input order; an i32 sum wraps like 32-bit
+ * addition (exact f64 sum, then ToInt32). Max keeps the first maximum, NaN propagating.
+ */
+function reduceReference(kind: ReduceKind, x: Tensor, axes: readonly number[], out: TensorType): Tensor {
+  const size = numel(out.shape);
+  const acc = new Float64Array(size).fill(kind === 'max' ? -Infinity : 0);
+  const steps = outputStrides(x.type.shape, axes);
+  forEachIndex(x.type.shape, (index, flat) => {
+    let o = 0;
+    for (let k = 0; k < index.length; k++) o += index[k]! * steps[k]!;
+    const v = x.data[flat]!;
+    if (kind !== 'max') acc[o]! += v;
+    else if (beats(v, acc[o]!)) acc[o] = v;
+  });
+  if (kind === 'mean') {
+    const count = numel(axes.map((a) => x.type.shape[a]!));
+    for (let i = 0; i < size; i++) acc[i]! /= count;
+  }
+  const data = allocData(out.dtype, size);
+  for (let i = 0; i < size; i++) data[i] = acc[i]!;
+  return { type: out, data };
+}
+
+function reduction(name: ReduceKind, dtypes: readonly ('f32' | 'i32')[]): OpDef {
   return {
     family: 'reduce',
     arity: 1,
@@ -27,15 +68,21 @@ function reduction(name: string, dtypes: readonly ('f32' | 'i32')[]): OpDef {
       if (name !== 'sum' && axes.some((a) => x!.shape[a] === 0)) fail(`${name} over an empty axis`);
       return result(x!.dtype, reducedShape(x!, axes, boolAttr(attrs, 'keepdims')));
     },
-    reference: referencePending(name),
+    reference: ([x], attrs, out) => reduceReference(name, x!, intsAttr(attrs, 'axes'), out),
   };
 }
 
 export const REDUCE_OPS = {
+  /** sum {axes, keepdims}: over an empty axis the sum is 0. */
   sum: reduction('sum', ['f32', 'i32']),
+  /** mean {axes, keepdims}: the sum divided by the number of reduced elements. */
   mean: reduction('mean', ['f32']),
+  /** max {axes, keepdims}: NaN anywhere in the reduced set gives NaN (as in NumPy). */
   max: reduction('max', ['f32', 'i32']),
-  /** argmax {axis, keepdims}: index (i32) of the first largest element along axis. */
+  /**
+   * argmax {axis, keepdims}: index (i32) of the first largest element along axis; a NaN
+   * counts as largest, so the first NaN's index is returned.
+   */
   argmax: {
     family: 'reduce',
     arity: 1,
@@ -48,6 +95,20 @@ export const REDUCE_OPS = {
       if (x!.shape[axis] === 0) fail('argmax over an empty axis');
       return result('i32', reducedShape(x!, [axis], boolAttr(attrs, 'keepdims')));
     },
-    reference: referencePending('argmax'),
+    reference([x], attrs, out) {
+      const { outer, extent, inner } = splitAtAxis(x!.type.shape, intAttr(attrs, 'axis'));
+      const data = allocData('i32', outer * inner);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * extent * inner + i;
+          let best = 0;
+          for (let a = 1; a < extent; a++) {
+            if (beats(x!.data[base + a * inner]!, x!.data[base + best * inner]!)) best = a;
+          }
+          data[o * inner + i] = best;
+        }
+      }
+      return { type: out, data };
+    },
   },
 } satisfies Record<string, OpDef>;
