@@ -76,6 +76,9 @@ function compare(f: (x: number, y: number) => boolean): OpDef {
   };
 }
 
+/** Ops of one tensor input and no attributes. */
+export type UnaryOpName = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
+
 const NUM: readonly DType[] = ['f32', 'i32'];
 const F32: readonly DType[] = ['f32'];
 

@@ -1,0 +1,32 @@
+// `sinter ir`: prints a model's graph IR (text, mermaid, dot or json).
+
+import type { Command } from 'commander';
+import { graphToDot } from '../../compiler/ir/formats/dot.js';
+import { graphToJson } from '../../compiler/ir/formats/json.js';
+import { graphToMermaid } from '../../compiler/ir/formats/mermaid.js';
+import { printGraph } from '../../compiler/ir/print.js';
+import { positiveInt, UsageError } from '../io.js';
+import { loadModel } from '../load.js';
+
+const FORMATS = {
+  text: printGraph,
+  mermaid: graphToMermaid,
+  dot: graphToDot,
+  json: graphToJson,
+} as const;
+
+export function registerIr(program: Command): void {
+  program
+    .command('ir')
+    .description('print the graph IR of a .sinter model or a .ir file')
+    .argument('<file>', 'a .sinter source or a textual .ir file')
+    .option('--batch <n>', 'value of the batch dimension', '1')
+    .option('--model <name>', 'which model of the file (default: the trained one, else the last)')
+    .option('--format <format>', 'text | mermaid | dot | json', 'text')
+    .action((file: string, opts: { batch: string; model?: string; format: string }) => {
+      const format = FORMATS[opts.format as keyof typeof FORMATS];
+      if (!format) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(', ')}, got '${opts.format}'`);
+      const { graph } = loadModel(file, { batch: positiveInt(opts.batch, '--batch'), ...(opts.model ? { model: opts.model } : {}) });
+      process.stdout.write(format(graph));
+    });
+}
