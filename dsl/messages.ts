@@ -2,7 +2,7 @@
 //
 // Codes never change meaning once published. E00xx: lexing and input caps; E01xx: syntax;
 // E02xx: names; E03xx: arguments; E04xx: types and shapes; E05xx: control flow and bodies;
-// E06xx: train blocks.
+// E06xx: train blocks; E07xx: the textual IR (.ir files).
 
 export type MessageArgs = Readonly<Record<string, string | number>>;
 
@@ -69,6 +69,36 @@ export const MESSAGES = {
   E0602: { text: (a) => `train block for '${s(a, 'model')}' is missing '${s(a, 'name')}'` },
   E0603: { text: (a) => `invalid ${s(a, 'what')}: ${s(a, 'reason')}`, hint: (a) => (a['known'] ? `choose one of: ${s(a, 'known')}` : undefined) },
   E0604: { text: (a) => `train setting '${s(a, 'name')}' is given twice` },
+
+  // The textual IR.
+  E0701: { text: (a) => `unexpected character ${s(a, 'char')}`, hint: () => 'IR text uses %values, @graph names, numbers, strings and // comments' },
+  E0702: { text: (a) => `invalid string: ${s(a, 'reason')}`, hint: () => 'strings are JSON strings on one line, like "model.sinter"' },
+  E0703: { text: (a) => `IR text is too large (${s(a, 'size')} bytes; the limit is ${s(a, 'limit')})` },
+  E0704: { text: (a) => `token is too long (${s(a, 'size')} characters; the limit is ${s(a, 'limit')})` },
+  E0705: { text: (a) => `invalid number '${s(a, 'text')}': ${s(a, 'reason')}` },
+  E0706: { text: (a) => `expected ${s(a, 'expected')}, got ${s(a, 'got')}` },
+  E0707: { text: (a) => `unknown op '${s(a, 'name')}'`, hint: (a) => (a['suggestion'] ? `did you mean '${s(a, 'suggestion')}'?` : undefined) },
+  E0708: { text: (a) => `value '%${s(a, 'name')}' is not defined`, hint: (a) => (a['suggestion'] ? `did you mean '%${s(a, 'suggestion')}'?` : 'values are defined before they are used') },
+  E0709: { text: (a) => `value '%${s(a, 'name')}' is already defined`, hint: (a) => `the first definition is at ${s(a, 'first')}` },
+  E0710: { text: (a) => `output '${s(a, 'name')}' is declared twice`, hint: (a) => `the first declaration is at ${s(a, 'first')}` },
+  E0711: { text: (a) => `unknown dtype '${s(a, 'name')}'`, hint: () => 'dtypes are f32, i32 and bool' },
+  E0712: { text: (a) => `invalid type: ${s(a, 'reason')}` },
+  E0713: { text: (a) => `unknown initializer '${s(a, 'name')}'`, hint: (a) => (a['suggestion'] ? `did you mean '${s(a, 'suggestion')}'?` : `initializers are: ${s(a, 'known')}`) },
+  E0714: { text: (a) => `initializer argument '${s(a, 'name')}' is given twice` },
+  E0715: { text: (a) => `${s(a, 'op')} has no attribute '${s(a, 'name')}'`, hint: (a) => (a['suggestion'] ? `did you mean '${s(a, 'suggestion')}'?` : `its attributes are: ${s(a, 'known')}`) },
+  E0716: { text: (a) => `${s(a, 'op')} is missing attribute '${s(a, 'name')}'`, hint: (a) => `${s(a, 'op')} takes the attributes ${s(a, 'known')}` },
+  E0717: { text: (a) => `attribute '${s(a, 'name')}' is given twice` },
+  E0718: { text: (a) => `attribute '${s(a, 'name')}' of ${s(a, 'op')} must be ${s(a, 'expected')}, got ${s(a, 'got')}` },
+  E0719: { text: (a) => `${s(a, 'op')}: ${s(a, 'message')}` },
+  E0720: { text: (a) => `'%${s(a, 'name')}' is declared ${s(a, 'declared')} but ${s(a, 'op')} gives ${s(a, 'inferred')}` },
+  E0721: { text: (a) => `${s(a, 'op')} takes ${s(a, 'expected')} input${a['expected'] === 1 ? '' : 's'}, got ${s(a, 'got')}` },
+  E0722: { text: (a) => `return gives ${s(a, 'got')} value${a['got'] === 1 ? '' : 's'} but ${s(a, 'expected')} output${a['expected'] === 1 ? ' is' : 's are'} declared` },
+  E0723: { text: (a) => `output '${s(a, 'name')}' is declared ${s(a, 'declared')} but '${s(a, 'value')}' has type ${s(a, 'got')}` },
+  E0724: { text: () => 'the graph body has no return', hint: () => 'end the body with `return %value, …`, one value per declared output' },
+  E0725: { text: (a) => `the graph has more than ${s(a, 'limit')} nodes` },
+  E0726: { text: (a) => `invalid loc: ${s(a, 'reason')}` },
+  E0727: { text: (a) => `invalid name '${s(a, 'name')}': ${s(a, 'reason')}` },
+  E0728: { text: (a) => `too many errors; stopped after ${s(a, 'limit')}` },
 } satisfies Record<string, MessageEntry>;
 
 export type Code = keyof typeof MESSAGES;

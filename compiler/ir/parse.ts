@@ -1,0 +1,616 @@
+// The textual IR parser: hand-written recursive descent over parse-lexer tokens; every error is a Diagnostic.
+//
+// Grammar (newlines are insignificant; `//` comments are skipped by the lexer):
+//   graph  := 'graph' @Name '(' [%name ':' type, …] ')' '->' '(' [name ':' type, …] ')' '{' stmt* '}'
+//   stmt   := ('param' | 'state') %name ':' type '=' init ['{' key '=' number, … '}']
+//           | %result '=' op '(' [%value, …] ')' ['{' key '=' literal, … '}'] ':' type [loc]
+//           | 'return' [%value, …]                          (last statement, one value per output)
+//   type   := dtype '[' [int, …] ']'       loc := 'loc' '(' "file" ':' line ':' col ')'
+// Node results may be named freely (`%7`, `%h`); the printer renumbers them canonically.
+// Values are defined before use, params included. The parser recovers at the next line that
+// starts a statement, so one run reports several errors; it never throws on any input.
+
+import type { Span } from '../../dsl/ast.js';
+import type { Diagnostic } from '../../dsl/diagnostics.js';
+import { closest, diag, formatLocation } from '../../dsl/diagnostics.js';
+import type { Code, MessageArgs } from '../../dsl/messages.js';
+import type { Graph, GraphInput, GraphOutput, GraphParam, InitKind, Loc, Node, ValueId } from './graph.js';
+import { INIT_KINDS } from './graph.js';
+import type { AttrSpec, AttrValue, Attrs } from './ops/op.js';
+import { OpTypeError } from './ops/op.js';
+import type { OpName } from './ops/registry.js';
+import { OP_NAMES, inferType, isOpName, opDef } from './ops/registry.js';
+import type { Token, TokenKind } from './parse-lexer.js';
+import { Lexer } from './parse-lexer.js';
+import { formatIrType, isIrName } from './print.js';
+import type { TensorType } from './types.js';
+import { MAX_RANK, MAX_TENSOR_ELEMENTS, checkedNumel, isDType, typesEqual } from './types.js';
+
+/** Caps on untrusted IR text; callers (and tests) may lower them. */
+export interface ParseLimits {
+  readonly maxBytes: number;
+  readonly maxNodes: number;
+  /** Diagnostics reported before the parser gives up. */
+  readonly maxDiagnostics: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxBytes: 16 * 1024 * 1024, maxNodes: 1_000_000, maxDiagnostics: 100 };
+
+export interface ParseResult {
+  readonly graph: Graph | null;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Parses one graph; `graph` is null whenever there is a diagnostic. Never throws on any text. */
+export function parseGraph(text: string, file: string, limits: Partial<ParseLimits> = {}): ParseResult {
+  const caps: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...limits };
+  const size = utf8Length(text);
+  if (size > caps.maxBytes) {
+    const at = { offset: 0, line: 1, col: 1 };
+    return { graph: null, diagnostics: [diag('E0703', { file, start: at, end: at }, { size, limit: caps.maxBytes })] };
+  }
+  return new Parser(text, file, caps).run();
+}
+
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Unwinds one statement after a syntax error (already reported). */
+class SyntaxAbort {}
+/** Unwinds the whole parse: error cap, node cap, or a broken header. */
+class StopParse {}
+
+interface ValueInfo {
+  readonly id: ValueId;
+  /** null when the defining statement was broken: uses stay silent instead of cascading. */
+  readonly type: TensorType | null;
+  readonly span: Span;
+}
+
+/** An attribute value as written, converted once the schema kind is known. */
+interface Literal {
+  readonly kind: 'number' | 'ident' | 'list';
+  readonly text: string;
+  readonly items: readonly Token[];
+  readonly span: Span;
+}
+
+interface AttrEntry {
+  readonly key: Token;
+  readonly value: Literal;
+}
+
+interface DeclaredOutput {
+  readonly name: string;
+  readonly type: TensorType | null;
+  readonly span: Span;
+}
+
+const INT_TEXT = /^-?[0-9]+$/;
+const MAX_SUGGEST_LENGTH = 64;
+
+/** A did-you-mean candidate, or '' (long names are not compared: edit distance is quadratic). */
+function suggest(name: string, candidates: readonly string[]): string {
+  if (name.length > MAX_SUGGEST_LENGTH) return '';
+  return closest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= 3)) ?? '';
+}
+
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function describeToken(t: Token): string {
+  switch (t.kind) {
+    case 'eof':
+      return 'end of input';
+    case 'ident':
+    case 'punct':
+      return `'${clip(t.text)}'`;
+    case 'value':
+      return `'%${clip(t.text)}'`;
+    case 'global':
+      return `'@${clip(t.text)}'`;
+    case 'number':
+      return `number ${clip(t.text)}`;
+    case 'string':
+      return 'a string';
+    default:
+      return t.kind satisfies never;
+  }
+}
+
+function describeLiteral(l: Literal): string {
+  if (l.kind === 'list') return 'a list';
+  if (l.kind === 'ident') return `'${clip(l.text)}'`;
+  return INT_TEXT.test(l.text) ? `the integer ${clip(l.text)}` : `the number ${clip(l.text)}`;
+}
+
+const KIND_TEXT: Readonly<Record<AttrSpec['kind'], string>> = {
+  int: 'an integer',
+  float: 'a number',
+  bool: 'true or false',
+  ints: 'a list of integers like [1, 2]',
+  dtype: 'one of f32, i32, bool',
+};
+
+class Parser {
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly lexer: Lexer;
+  private tok!: Token;
+  private last!: Token;
+  private nextId = 0;
+  private nodeCount = 0;
+  private graphName = '';
+  private sawReturn = false;
+  /** The name a statement defines, so a broken statement still defines it (as poisoned). */
+  private pending: Token | null = null;
+  private readonly values = new Map<string, ValueInfo>();
+  private readonly namedValues: string[] = [];
+  private readonly declaredOutputs: DeclaredOutput[] = [];
+  private readonly inputs: GraphInput[] = [];
+  private readonly params: GraphParam[] = [];
+  private readonly nodes: Node[] = [];
+  private readonly outputs: GraphOutput[] = [];
+
+  constructor(
+    text: string,
+    private readonly file: string,
+    private readonly caps: ParseLimits,
+  ) {
+    this.lexer = new Lexer(text, file, (code, span, args) => this.error(code, span, args));
+  }
+
+  run(): ParseResult {
+    try {
+      this.tok = this.lexer.next();
+      this.last = this.tok;
+      this.header();
+      this.body();
+      if (this.tok.kind !== 'eof') this.syntax('end of input after the graph');
+    } catch (e) {
+      if (!(e instanceof SyntaxAbort || e instanceof StopParse)) throw e;
+    }
+    if (this.diagnostics.length > 0) return { graph: null, diagnostics: this.diagnostics };
+    const graph: Graph = { name: this.graphName, inputs: this.inputs, params: this.params, nodes: this.nodes, outputs: this.outputs };
+    return { graph, diagnostics: [] };
+  }
+
+  // ---- Errors and tokens ----
+
+  private error(code: Code, span: Span, args: MessageArgs = {}): void {
+    this.diagnostics.push(diag(code, span, args));
+    if (this.diagnostics.length >= this.caps.maxDiagnostics) {
+      this.diagnostics.push(diag('E0728', span, { limit: this.caps.maxDiagnostics }));
+      throw new StopParse();
+    }
+  }
+
+  private syntax(expected: string): never {
+    this.error('E0706', this.tok.span, { expected, got: describeToken(this.tok) });
+    throw new SyntaxAbort();
+  }
+
+  private advance(): Token {
+    this.last = this.tok;
+    this.tok = this.lexer.next();
+    return this.last;
+  }
+
+  private isPunct(p: string): boolean {
+    return this.tok.kind === 'punct' && this.tok.text === p;
+  }
+
+  private isWord(w: string): boolean {
+    return this.tok.kind === 'ident' && this.tok.text === w;
+  }
+
+  private expectPunct(p: string): Token {
+    if (!this.isPunct(p)) this.syntax(`'${p}'`);
+    return this.advance();
+  }
+
+  private expectKind(kind: TokenKind, what: string): Token {
+    if (this.tok.kind !== kind) this.syntax(what);
+    return this.advance();
+  }
+
+  /** `item (',' item)* close`, or just `close`; the opening bracket is already consumed. */
+  private list<T>(close: string, item: () => T): T[] {
+    const out: T[] = [];
+    if (this.isPunct(close)) {
+      this.advance();
+      return out;
+    }
+    for (;;) {
+      out.push(item());
+      if (this.isPunct(',')) this.advance();
+      else if (this.isPunct(close)) {
+        this.advance();
+        return out;
+      } else this.syntax(`',' or '${close}'`);
+    }
+  }
+
+  private spanFrom(start: Span): Span {
+    return { file: this.file, start: start.start, end: this.last.span.end };
+  }
+
+  // ---- Values ----
+
+  private checkName(t: Token, what: string): void {
+    if (!isIrName(t.text)) this.error('E0727', t.span, { name: clip(t.text), reason: `${what} names start with a letter or '_' and use letters, digits, '_' and '.'` });
+  }
+
+  /** Defines a value; null (after a diagnostic) when the name is taken. */
+  private define(t: Token, type: TensorType | null): ValueId | null {
+    const prev = this.values.get(t.text);
+    if (prev) {
+      this.error('E0709', t.span, { name: clip(t.text), first: formatLocation(prev.span) });
+      return null;
+    }
+    const id = this.nextId++;
+    this.values.set(t.text, { id, type, span: t.span });
+    if (isIrName(t.text)) this.namedValues.push(t.text);
+    return id;
+  }
+
+  /** The value a use refers to, or null after reporting it undefined. */
+  private use(t: Token): ValueInfo | null {
+    const info = this.values.get(t.text);
+    if (!info) this.error('E0708', t.span, { name: clip(t.text), suggestion: INT_TEXT.test(t.text) ? '' : suggest(t.text, this.namedValues) });
+    return info ?? null;
+  }
+
+  // ---- Header and body ----
+
+  private header(): void {
+    if (!this.isWord('graph')) this.syntax("'graph'");
+    this.advance();
+    const name = this.expectKind('global', "a graph name like '@Model'");
+    this.checkName(name, 'graph');
+    this.graphName = name.text;
+    this.expectPunct('(');
+    this.list(')', () => this.inputDecl());
+    this.expectPunct('->');
+    this.expectPunct('(');
+    this.list(')', () => this.outputDecl());
+    this.expectPunct('{');
+  }
+
+  private inputDecl(): void {
+    const name = this.expectKind('value', "an input like '%x: f32[2]'");
+    this.checkName(name, 'input');
+    this.expectPunct(':');
+    const { type } = this.type();
+    const id = this.define(name, type);
+    if (id !== null && type) this.inputs.push({ id, name: name.text, type });
+  }
+
+  private outputDecl(): void {
+    const name = this.expectKind('ident', "an output like 'y: f32[2]'");
+    this.expectPunct(':');
+    const { type } = this.type();
+    const prev = this.declaredOutputs.find((o) => o.name === name.text);
+    if (prev) this.error('E0710', name.span, { name: clip(name.text), first: formatLocation(prev.span) });
+    this.declaredOutputs.push({ name: name.text, type, span: name.span });
+  }
+
+  private body(): void {
+    while (!this.isPunct('}')) {
+      if (this.tok.kind === 'eof') this.syntax("'}' to close the graph");
+      const line = this.tok.span.start.line;
+      this.pending = null;
+      try {
+        if (this.sawReturn) this.syntax("'}' after return");
+        this.statement();
+      } catch (e) {
+        if (!(e instanceof SyntaxAbort)) throw e;
+        this.recover(line);
+      }
+    }
+    if (!this.sawReturn) this.error('E0724', this.tok.span);
+    this.advance();
+  }
+
+  private recover(line: number): void {
+    const p = this.pending;
+    if (p && !this.values.has(p.text)) this.values.set(p.text, { id: -1, type: null, span: p.span });
+    const startsStatement = (): boolean =>
+      this.isPunct('}') || this.tok.kind === 'value' || this.isWord('param') || this.isWord('state') || this.isWord('return');
+    while (this.tok.kind !== 'eof' && !(this.tok.span.start.line > line && startsStatement())) this.advance();
+  }
+
+  private statement(): void {
+    if (this.isWord('param') || this.isWord('state')) this.paramStmt();
+    else if (this.isWord('return')) this.returnStmt();
+    else if (this.tok.kind === 'value') this.nodeStmt();
+    else this.syntax("a statement: 'param', 'state', '%value = op(…)' or 'return'");
+  }
+
+  private paramStmt(): void {
+    const trainable = this.advance().text === 'param';
+    const name = this.expectKind('value', "a parameter name like '%w'");
+    this.pending = name;
+    this.checkName(name, 'parameter');
+    this.expectPunct(':');
+    const { type } = this.type();
+    this.expectPunct('=');
+    const kind = this.expectKind('ident', 'an initializer such as zeros or glorot_uniform');
+    const args = this.isPunct('{') ? this.initArgs() : {};
+    const known = (INIT_KINDS as readonly string[]).includes(kind.text);
+    if (!known) this.error('E0713', kind.span, { name: clip(kind.text), suggestion: suggest(kind.text, INIT_KINDS), known: INIT_KINDS.join(', ') });
+    const id = this.define(name, type);
+    if (id !== null && type && known) this.params.push({ id, name: name.text, type, init: { kind: kind.text as InitKind, args }, trainable });
+  }
+
+  private initArgs(): Record<string, number> {
+    this.advance();
+    const args = new Map<string, number>();
+    this.list('}', () => {
+      const key = this.expectKind('ident', 'an initializer argument name');
+      this.expectPunct('=');
+      const num = this.expectKind('number', 'a number');
+      const v = Number(num.text);
+      if (!Number.isFinite(v)) this.error('E0705', num.span, { text: clip(num.text), reason: 'it is not a finite double' });
+      if (args.has(key.text)) this.error('E0714', key.span, { name: clip(key.text) });
+      args.set(key.text, v);
+    });
+    // fromEntries defines own properties, so even a key named __proto__ survives.
+    return Object.fromEntries(args);
+  }
+
+  private returnStmt(): void {
+    const kw = this.advance();
+    this.sawReturn = true;
+    const vals: Token[] = [];
+    if (this.tok.kind === 'value') {
+      vals.push(this.advance());
+      while (this.isPunct(',')) {
+        this.advance();
+        vals.push(this.expectKind('value', 'a value to return'));
+      }
+    }
+    const declared = this.declaredOutputs;
+    if (vals.length !== declared.length) this.error('E0722', kw.span, { got: vals.length, expected: declared.length });
+    vals.forEach((v, i) => {
+      const info = this.use(v);
+      const decl = declared[i];
+      if (!info || !decl) return;
+      if (info.type && decl.type && !typesEqual(info.type, decl.type)) {
+        this.error('E0723', v.span, { name: clip(decl.name), declared: formatIrType(decl.type), value: `%${clip(v.text)}`, got: formatIrType(info.type) });
+      }
+      this.outputs.push({ name: decl.name, value: info.id });
+    });
+  }
+
+  // ---- Nodes ----
+
+  private nodeStmt(): void {
+    const res = this.advance();
+    this.pending = res;
+    if (!INT_TEXT.test(res.text)) this.checkName(res, 'value');
+    if (++this.nodeCount > this.caps.maxNodes) {
+      this.error('E0725', res.span, { limit: this.caps.maxNodes });
+      throw new StopParse();
+    }
+    this.expectPunct('=');
+    const opTok = this.expectKind('ident', 'an op name');
+    this.expectPunct('(');
+    const args = this.list(')', () => this.expectKind('value', "a value like '%0'"));
+    const attrs = this.isPunct('{') ? this.attrList() : [];
+    this.expectPunct(':');
+    const declared = this.type();
+    const loc = this.isWord('loc') ? this.loc() : undefined;
+
+    let ok = declared.type !== null;
+    const inTypes: TensorType[] = [];
+    const inIds: ValueId[] = [];
+    for (const a of args) {
+      const info = this.use(a);
+      if (info?.type) {
+        inTypes.push(info.type);
+        inIds.push(info.id);
+      } else ok = false;
+    }
+    const op = opTok.text;
+    let attrMap: Attrs | null = null;
+    if (!isOpName(op)) {
+      this.error('E0707', opTok.span, { name: clip(op), suggestion: suggest(op, OP_NAMES) });
+      ok = false;
+    } else {
+      const arity = opDef(op).arity;
+      if (arity === 'variadic' ? args.length === 0 : args.length !== arity) {
+        this.error('E0721', opTok.span, { op, expected: arity === 'variadic' ? 'at least one' : arity, got: args.length });
+        ok = false;
+      }
+      attrMap = this.checkAttrs(op, opTok, attrs);
+    }
+    let type = declared.type;
+    if (ok && attrMap && isOpName(op)) {
+      const inferred = this.infer(op, opTok, inTypes, attrMap);
+      if (inferred && declared.type && !typesEqual(inferred, declared.type)) {
+        this.error('E0720', declared.span, { name: clip(res.text), declared: formatIrType(declared.type), op, inferred: formatIrType(inferred) });
+      }
+      type = inferred ?? type;
+      const id = this.define(res, type);
+      if (inferred && id !== null) this.nodes.push(loc ? { id, op, inputs: inIds, attrs: attrMap, type: inferred, loc } : { id, op, inputs: inIds, attrs: attrMap, type: inferred });
+    } else {
+      this.define(res, type);
+    }
+  }
+
+  /** The op's type rule; null after reporting its OpTypeError. Other errors are compiler bugs and propagate. */
+  private infer(op: OpName, opTok: Token, inputs: readonly TensorType[], attrs: Attrs): TensorType | null {
+    try {
+      return inferType(op, inputs, attrs);
+    } catch (e) {
+      if (!(e instanceof OpTypeError)) throw e;
+      this.error('E0719', opTok.span, { op, message: e.message });
+      return null;
+    }
+  }
+
+  private attrList(): AttrEntry[] {
+    this.advance();
+    return this.list('}', () => {
+      const key = this.expectKind('ident', 'an attribute name');
+      this.expectPunct('=');
+      return { key, value: this.literal() };
+    });
+  }
+
+  private literal(): Literal {
+    const t = this.tok;
+    if (t.kind === 'number' || t.kind === 'ident') {
+      this.advance();
+      return { kind: t.kind, text: t.text, items: [], span: t.span };
+    }
+    if (this.isPunct('[')) {
+      const open = this.advance();
+      const items = this.list(']', () => this.expectKind('number', 'an integer'));
+      return { kind: 'list', text: '', items, span: this.spanFrom(open.span) };
+    }
+    this.syntax('an attribute value: a number, true, false, a dtype or a [list]');
+  }
+
+  /** Attributes checked against the op's schema; null after reporting every mismatch. */
+  private checkAttrs(op: OpName, opTok: Token, entries: readonly AttrEntry[]): Attrs | null {
+    const schema = opDef(op).attrs;
+    const names = Object.keys(schema);
+    const known = names.length > 0 ? names.join(', ') : 'none';
+    const seen = new Set<string>();
+    const out: [string, AttrValue][] = [];
+    let ok = true;
+    for (const { key, value } of entries) {
+      const spec = Object.hasOwn(schema, key.text) ? schema[key.text] : undefined;
+      if (!spec) {
+        this.error('E0715', key.span, { op, name: clip(key.text), suggestion: suggest(key.text, names), known });
+        ok = false;
+      } else if (seen.has(key.text)) {
+        this.error('E0717', key.span, { name: key.text });
+        ok = false;
+      } else {
+        seen.add(key.text);
+        const v = this.attrValue(op, key.text, spec, value);
+        if (v === null) ok = false;
+        else out.push([key.text, v]);
+      }
+    }
+    for (const name of names) {
+      if (!seen.has(name)) {
+        this.error('E0716', opTok.span, { op, name, known });
+        ok = false;
+      }
+    }
+    return ok ? Object.fromEntries(out) : null;
+  }
+
+  private attrValue(op: OpName, name: string, spec: AttrSpec, lit: Literal): AttrValue | null {
+    switch (spec.kind) {
+      case 'int':
+        if (lit.kind === 'number' && INT_TEXT.test(lit.text)) return this.integer(lit.text, lit.span);
+        break;
+      case 'float':
+        if (lit.kind === 'number') {
+          const v = Number(lit.text);
+          if (Number.isFinite(v)) return v;
+          this.error('E0705', lit.span, { text: clip(lit.text), reason: 'it is not a finite double' });
+          return null;
+        }
+        break;
+      case 'bool':
+        if (lit.kind === 'ident' && (lit.text === 'true' || lit.text === 'false')) return lit.text === 'true';
+        break;
+      case 'ints':
+        if (lit.kind === 'list' && lit.items.every((t) => INT_TEXT.test(t.text))) {
+          const xs = lit.items.map((t) => this.integer(t.text, t.span));
+          return xs.every((x) => x !== null) ? (xs as number[]) : null;
+        }
+        break;
+      case 'dtype':
+        if (lit.kind === 'ident' && isDType(lit.text)) return lit.text;
+        break;
+      default:
+        return spec.kind satisfies never;
+    }
+    this.error('E0718', lit.span, { name, op, expected: KIND_TEXT[spec.kind], got: describeLiteral(lit) });
+    return null;
+  }
+
+  private integer(text: string, span: Span): number | null {
+    const v = Number(text);
+    if (Number.isSafeInteger(v)) return v;
+    this.error('E0705', span, { text: clip(text), reason: 'the integer is out of range' });
+    return null;
+  }
+
+  // ---- Types and locations ----
+
+  private type(): { type: TensorType | null; span: Span } {
+    const dt = this.expectKind('ident', "a type like 'f32[2,3]'");
+    this.expectPunct('[');
+    const dims = this.list(']', () => this.expectKind('number', 'a dimension'));
+    const span = this.spanFrom(dt.span);
+    let ok = true;
+    if (!isDType(dt.text)) {
+      this.error('E0711', dt.span, { name: clip(dt.text) });
+      ok = false;
+    }
+    if (dims.length > MAX_RANK) {
+      this.error('E0712', span, { reason: `rank ${dims.length} exceeds the limit of ${MAX_RANK}` });
+      return { type: null, span };
+    }
+    const shape: number[] = [];
+    for (const d of dims) {
+      const v = Number(d.text);
+      if (/^[0-9]+$/.test(d.text) && Number.isSafeInteger(v)) shape.push(v);
+      else {
+        this.error('E0712', d.span, { reason: `dimension ${clip(d.text)} is not a non-negative integer` });
+        ok = false;
+      }
+    }
+    if (ok && checkedNumel(shape) === null) {
+      this.error('E0712', span, { reason: `shape [${shape.join(', ')}] has more than ${MAX_TENSOR_ELEMENTS} elements` });
+      ok = false;
+    }
+    return { type: ok ? { dtype: dt.text as TensorType['dtype'], shape } : null, span };
+  }
+
+  private loc(): Loc | undefined {
+    this.advance();
+    this.expectPunct('(');
+    const file = this.expectKind('string', 'a file name string');
+    this.expectPunct(':');
+    const line = this.expectKind('number', 'a line number');
+    this.expectPunct(':');
+    const col = this.expectKind('number', 'a column number');
+    this.expectPunct(')');
+    let ok = true;
+    if (file.text === '') {
+      this.error('E0726', file.span, { reason: 'the file name is empty' });
+      ok = false;
+    }
+    for (const [t, what] of [
+      [line, 'line'],
+      [col, 'column'],
+    ] as const) {
+      const v = Number(t.text);
+      if (!INT_TEXT.test(t.text) || !Number.isSafeInteger(v) || v < 1) {
+        this.error('E0726', t.span, { reason: `the ${what} must be a positive integer, got ${clip(t.text)}` });
+        ok = false;
+      }
+    }
+    return ok ? { file: file.text, line: Number(line.text), col: Number(col.text) } : undefined;
+  }
+}
