@@ -32,8 +32,8 @@ function outputStrides(shape: readonly number[], axes: readonly number[]): numbe
 }
 
 /**
- * Sum and mean accumulate in float64 in row-major input order; an i32 sum wraps like 32-bit
- * addition (exact f64 sum, then ToInt32). Max keeps the first maximum, NaN propagating.
+ * Sum and mean accumulate in float64 in row-major input order; an i32 sum wraps at every
+ * step, as 32-bit addition does. Max keeps the first maximum, NaN propagating.
  */
 function reduceReference(kind: ReduceKind, x: Tensor, axes: readonly number[], out: TensorType): Tensor {
   const size = numel(out.shape);
@@ -43,8 +43,13 @@ function reduceReference(kind: ReduceKind, x: Tensor, axes: readonly number[], o
     let o = 0;
     for (let k = 0; k < index.length; k++) o += index[k]! * steps[k]!;
     const v = x.data[flat]!;
-    if (kind !== 'max') acc[o]! += v;
-    else if (beats(v, acc[o]!)) acc[o] = v;
+    if (kind === 'max') {
+      if (beats(v, acc[o]!)) acc[o] = v;
+    } else if (out.dtype === 'i32') {
+      acc[o] = (acc[o]! + v) | 0;
+    } else {
+      acc[o]! += v;
+    }
   });
   if (kind === 'mean') {
     const count = numel(axes.map((a) => x.type.shape[a]!));
