@@ -92,7 +92,8 @@ export function closest(name: string, candidates: Iterable<string>): string | nu
   let best: string | null = null;
   let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const c of candidates) {
-    const d = c.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, c);
+    // Case differences count as nothing: `Dnse` is one edit from `dense`.
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;

@@ -323,7 +323,8 @@ export class Elaborator {
       case 'pipe': {
         const input = this.evalExpr(e.left, scope);
         if (input.val.kind !== 'tensor') fail('E0406', input.span, { expected: 'a tensor on the left of |>', got: describeVal(input.val) });
-        const piped = input as Located<TensorVal>;
+        // Errors about the piped value point at the stage that rejected it, not at the pipeline's start.
+        const piped: Located<TensorVal> = { val: input.val, span: e.right.span };
         if (e.right.kind === 'call') return this.call(e.right.callee, e.right.args, scope, e.right.span, piped);
         return this.callValue(this.evalCallee(e.right, scope), [], [], e.right.span, piped);
       }

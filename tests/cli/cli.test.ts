@@ -42,7 +42,7 @@ describe('sinter ir', () => {
     const r = sinter('ir', bad);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${bad}:2:8: error[E0202]: unknown layer or function 'Dnse'`);
-    expect(r.stderr).toMatch(/\n\s*\| {7}\^\^\^\^\n/);
+    expect(r.stderr).toMatch(/\n\s*\| {8}\^{4}\n/);
     expect(r.stderr).toContain("did you mean 'dense'?");
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
     expect(r.stdout).toBe('');

@@ -1,0 +1,134 @@
+// What elaborated models compute, checked against the same math written directly in the test.
+
+import { describe, expect, it } from 'vitest';
+import type { Graph } from '../../compiler/ir/graph.js';
+import { initParams } from '../../compiler/ir/init.js';
+import { interpret } from '../../compiler/ir/interpret.js';
+import type { Tensor } from '../../compiler/ir/tensor.js';
+import { tensorFrom } from '../../compiler/ir/tensor.js';
+import { numel } from '../../compiler/ir/types.js';
+import { verifyGraph } from '../../compiler/ir/verify.js';
+import { compileSource } from '../../dsl/frontend.js';
+import { expectAllClose } from '../helpers/allclose.js';
+
+function compile(source: string, batch = 2): Graph {
+  const r = compileSource(source, 'test.sinter', { dims: { batch } });
+  expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+  expect(verifyGraph(r.graph!)).toEqual([]);
+  return r.graph!;
+}
+
+/** Inputs 0, 1, 2, … scaled by 0.1 (f32), so expected values are easy to derive. */
+function ramp(g: Graph): Map<string, Tensor> {
+  return new Map(g.inputs.map((i) => [i.name, tensorFrom(i.type.dtype, i.type.shape, Array.from({ length: numel(i.type.shape) }, (_, k) => (i.type.dtype === 'f32' ? k * 0.1 : k % 3)))]));
+}
+
+function run(g: Graph, seed = 7) {
+  const params = initParams(g, seed);
+  const inputs = ramp(g);
+  return { params, inputs, out: interpret(g, { inputs, params }).outputs };
+}
+
+const TOL = { rtol: 1e-5, atol: 1e-6 };
+
+describe('elaborated semantics', () => {
+  it('dense(3) is x @ w + b over the last axis', () => {
+    const g = compile('model M(x: f32[batch, 4]) -> y: f32[batch, 3] { x |> dense(3) }');
+    const { params, inputs, out } = run(g);
+    const x = inputs.get('x')!.data;
+    const w = params.get('dense_1.w')!.data;
+    const b = params.get('dense_1.b')!.data;
+    const want: number[] = [];
+    for (let n = 0; n < 2; n++) for (let j = 0; j < 3; j++) {
+      let s = b[j]!;
+      for (let k = 0; k < 4; k++) s += x[n * 4 + k]! * w[k * 3 + j]!;
+      want.push(s);
+    }
+    expectAllClose(out.get('y')!, want, TOL);
+  });
+
+  it('broadcasts like numpy: [2,3,4] + [4] and scalar arithmetic on both sides', () => {
+    const g = compile('model M(x: f32[2, 3, 4], v: f32[4]) -> y: f32[2, 3, 4] { (x + v) * 2 - 1 / (1 + x) }');
+    const { inputs, out } = run(g);
+    const x = inputs.get('x')!.data;
+    const v = inputs.get('v')!.data;
+    expectAllClose(out.get('y')!, Array.from(x, (xi, i) => (xi + v[i % 4]!) * 2 - 1 / (1 + xi)), TOL);
+  });
+
+  it('indexes with positions, ranges and negative indices', () => {
+    const g = compile('model M(x: f32[2, 3, 4]) -> y: f32[2, 2] { x[:, -1, 1:3] }');
+    const { inputs, out } = run(g);
+    const x = inputs.get('x')!.data;
+    expectAllClose(out.get('y')!, [x[0 * 12 + 2 * 4 + 1]!, x[0 * 12 + 2 * 4 + 2]!, x[1 * 12 + 2 * 4 + 1]!, x[1 * 12 + 2 * 4 + 2]!], { rtol: 0, atol: 0 });
+  });
+
+  it('unrolls for loops with loop-carried state', () => {
+    const g = compile('model M(x: f32[batch, 3]) -> y: f32[batch, 3] {\n  h = x\n  for t in 0..4 {\n    h = h * 2 + t\n  }\n  h\n}');
+    const { inputs, out } = run(g);
+    // h0 = x; h_{t+1} = 2 h_t + t  →  after 4 steps: 16x + (0·8 + 1·4 + 2·2 + 3·1) = 16x + 11.
+    expectAllClose(out.get('y')!, Array.from(inputs.get('x')!.data, (v) => 16 * v + 11), TOL);
+  });
+
+  it('shares parameters of a bound layer and makes new ones for each configuration', () => {
+    const shared = compile('model M(x: f32[batch, 3]) -> y: f32[batch, 3] {\n  f = dense(3)\n  x |> f |> f\n}');
+    expect(shared.params.map((p) => p.name)).toEqual(['f.w', 'f.b']);
+    const separate = compile('model M(x: f32[batch, 3]) -> y: f32[batch, 3] { x |> dense(3) |> dense(3) }');
+    expect(separate.params.map((p) => p.name)).toEqual(['dense_1.w', 'dense_1.b', 'dense_2.w', 'dense_2.b']);
+  });
+
+  it('unifies shape variables of a user layer and evaluates dimension arithmetic', () => {
+    const g = compile(`
+layer Twice(k)(x: [n, d]) -> [n, 2 * d] {
+  param w: [d, k * d] = ones
+  return concat(x, x, axis: 1)
+}
+model M(x: f32[batch, 3]) -> y: f32[batch, 6] { x |> Twice(2) }`);
+    expect(g.params[0]!.type.shape).toEqual([3, 6]);
+  });
+
+  it('pads "same" the TensorFlow way: output extent ceil(size / stride)', () => {
+    const g = compile('model M(x: f32[1, 2, 7, 8]) -> y: f32[1, 4, 4, 4] { x |> conv2d(4, kernel: 3, stride: 2, padding: "same") }');
+    const conv = g.nodes.find((n) => n.op === 'conv2d')!;
+    // H: out 4, total pad (4-1)*2+3-7 = 2 → [1, 1]; W: out 4, total (4-1)*2+3-8 = 1 → [0, 1].
+    expect(conv.attrs['padding']).toEqual([1, 1, 0, 1]);
+  });
+
+  it('layernorm normalizes the last axis (gamma 1, beta 0 at init)', () => {
+    const g = compile('model M(x: f32[2, 5]) -> y: f32[2, 5] { x |> layernorm(eps: 0.001) }');
+    const { inputs, out } = run(g);
+    const x = Array.from(inputs.get('x')!.data);
+    const want: number[] = [];
+    for (let r = 0; r < 2; r++) {
+      const row = x.slice(r * 5, r * 5 + 5);
+      const mean = row.reduce((a, b) => a + b, 0) / 5;
+      const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / 5;
+      want.push(...row.map((v) => (v - mean) / Math.sqrt(variance + 0.001)));
+    }
+    expectAllClose(out.get('y')!, want, { rtol: 1e-4, atol: 1e-5 });
+  });
+
+  it('reshape infers one -1 extent, and rank-3 @ rank-2 applies to the last axis', () => {
+    const g = compile('model M(x: f32[2, 12]) -> y: f32[2, 3, 5] {\n  param w: [4, 5] = ones\n  reshape(x, [2, -1, 4]) @ w\n}');
+    const { inputs, out } = run(g);
+    const x = inputs.get('x')!.data;
+    const want: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      const s = x[r * 4]! + x[r * 4 + 1]! + x[r * 4 + 2]! + x[r * 4 + 3]!;
+      want.push(s, s, s, s, s);
+    }
+    expectAllClose(out.get('y')!, want, TOL);
+  });
+
+  it('names a model output after the declaration and checks its type', () => {
+    const r = compileSource('model M(x: f32[batch, 4]) -> y: f32[batch, 5] { x |> dense(3) }', 'test.sinter', { dims: { batch: 2 } });
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['E0407']);
+    expect(r.diagnostics[0]!.message).toBe("output 'y' has type f32[2,3] but is declared f32[2,5]");
+  });
+
+  it('reports the issue\'s shape mismatch message for a user layer', () => {
+    const src = 'layer Dense(units)(x: [n, in]) -> [n, units] {\n  param w: [in, units]\n  return x @ w\n}\nmodel M(image: f32[batch, 1, 28, 28]) -> y: f32[batch, 10] { image |> Dense(10) }';
+    const r = compileSource(src, 'test.sinter', { dims: { batch: 64 } });
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['Dense expects f32[n, in], got f32[64,1,28,28]']);
+    expect(r.diagnostics[0]!.span.start).toMatchObject({ line: 5, col: 71 });
+  });
+});
