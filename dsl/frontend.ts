@@ -5,6 +5,7 @@ import type { Item, LayerDecl, ModelDecl, Program, TrainDecl } from './ast.js';
 import type { Diagnostic } from './diagnostics.js';
 import { closest, diag, DiagnosticError, formatLocation } from './diagnostics.js';
 import { Elaborator } from './elaborate/elaborator.js';
+import { resolveNames } from './elaborate/resolve.js';
 import { parseProgram } from './parse.js';
 import type { TrainConfig } from './train-block.js';
 import { checkTrainBlock } from './train-block.js';
@@ -49,6 +50,8 @@ export function compileSource(source: string, file: string, options: FrontEndOpt
     else if (item.kind === 'model') models.set(name, item);
     else trains.push(item);
   }
+  const resolved = resolveNames(layers, [...models.values()]);
+  diagnostics.push(...resolved);
   const trainConfigs = new Map<string, TrainConfig>();
   for (const t of trains) {
     const m = models.get(t.model.name);
@@ -63,14 +66,21 @@ export function compileSource(source: string, file: string, options: FrontEndOpt
   }
   const empty = { program, model: null, graph: null, train: null };
   const model = chooseModel(models, trains, options.model, program, diagnostics);
-  if (!model || diagnostics.length > 0) return { ...empty, model, diagnostics };
+  // Elaboration stops at its first error, so it runs only when nothing is known to be wrong
+  // with the source's syntax or names (train block problems don't get in its way).
+  const blocking = parseDiags.length > 0 || resolved.length > 0;
+  if (!model || blocking) return { ...empty, model, diagnostics: inSourceOrder(diagnostics) };
   try {
     const graph = new Elaborator(layers, model).run(options.dims ?? { batch: 1 });
-    return { program, model, graph, train: trainConfigs.get(model.name.name) ?? null, diagnostics };
+    return { program, model, graph: diagnostics.length ? null : graph, train: trainConfigs.get(model.name.name) ?? null, diagnostics };
   } catch (e) {
-    if (e instanceof DiagnosticError) return { ...empty, model, diagnostics: [...diagnostics, ...e.diagnostics] };
+    if (e instanceof DiagnosticError) return { ...empty, model, diagnostics: inSourceOrder([...diagnostics, ...e.diagnostics]) };
     throw e;
   }
+}
+
+function inSourceOrder(ds: readonly Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => a.span.start.offset - b.span.start.offset);
 }
 
 function chooseModel(models: ReadonlyMap<string, ModelDecl>, trains: readonly TrainDecl[], wanted: string | undefined, program: Program, diagnostics: Diagnostic[]): ModelDecl | null {

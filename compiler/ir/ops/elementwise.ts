@@ -160,6 +160,8 @@ export const ELEMENTWISE_OPS = {
       const dtype = attrs['dtype'] as DType;
       const value = floatAttr(attrs, 'value');
       if (dtype !== 'f32' && !Number.isInteger(value)) fail(`a ${dtype} constant must be an integer, got ${value}`);
+      if (dtype === 'i32' && (value < -(2 ** 31) || value >= 2 ** 31)) fail(`${value} does not fit in i32`);
+      if (dtype === 'bool' && value !== 0 && value !== 1) fail(`a bool constant must be 0 or 1, got ${value}`);
       return result(dtype, intsAttr(attrs, 'shape'));
     },
     reference(_inputs, attrs, out) {
