@@ -12,15 +12,17 @@
 
 import type { Span } from '../../dsl/ast.js';
 import type { Diagnostic } from '../../dsl/diagnostics.js';
-import { closest, diag, formatLocation } from '../../dsl/diagnostics.js';
+import { diag, formatLocation } from '../../dsl/diagnostics.js';
 import type { Code, MessageArgs } from '../../dsl/messages.js';
 import type { Graph, GraphInput, GraphOutput, GraphParam, InitKind, Loc, Node, ValueId } from './graph.js';
 import { INIT_KINDS } from './graph.js';
-import type { AttrSpec, AttrValue, Attrs } from './ops/op.js';
+import type { Attrs } from './ops/op.js';
 import { OpTypeError } from './ops/op.js';
 import type { OpName } from './ops/registry.js';
 import { OP_NAMES, inferType, isOpName, opDef } from './ops/registry.js';
-import type { Token, TokenKind } from './parse-lexer.js';
+import type { AttrEntry, Literal } from './parse-attrs.js';
+import { INT_TEXT, checkAttrs, clip, suggest } from './parse-attrs.js';
+import type { Report, Token, TokenKind } from './parse-lexer.js';
 import { Lexer } from './parse-lexer.js';
 import { formatIrType, isIrName } from './print.js';
 import type { TensorType } from './types.js';
@@ -78,36 +80,10 @@ interface ValueInfo {
   readonly span: Span;
 }
 
-/** An attribute value as written, converted once the schema kind is known. */
-interface Literal {
-  readonly kind: 'number' | 'ident' | 'list';
-  readonly text: string;
-  readonly items: readonly Token[];
-  readonly span: Span;
-}
-
-interface AttrEntry {
-  readonly key: Token;
-  readonly value: Literal;
-}
-
 interface DeclaredOutput {
   readonly name: string;
   readonly type: TensorType | null;
   readonly span: Span;
-}
-
-const INT_TEXT = /^-?[0-9]+$/;
-const MAX_SUGGEST_LENGTH = 64;
-
-/** A did-you-mean candidate, or '' (long names are not compared: edit distance is quadratic). */
-function suggest(name: string, candidates: readonly string[]): string {
-  if (name.length > MAX_SUGGEST_LENGTH) return '';
-  return closest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= 3)) ?? '';
-}
-
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function describeToken(t: Token): string {
@@ -130,20 +106,6 @@ function describeToken(t: Token): string {
   }
 }
 
-function describeLiteral(l: Literal): string {
-  if (l.kind === 'list') return 'a list';
-  if (l.kind === 'ident') return `'${clip(l.text)}'`;
-  return INT_TEXT.test(l.text) ? `the integer ${clip(l.text)}` : `the number ${clip(l.text)}`;
-}
-
-const KIND_TEXT: Readonly<Record<AttrSpec['kind'], string>> = {
-  int: 'an integer',
-  float: 'a number',
-  bool: 'true or false',
-  ints: 'a list of integers like [1, 2]',
-  dtype: 'one of f32, i32, bool',
-};
-
 class Parser {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly lexer: Lexer;
@@ -155,6 +117,9 @@ class Parser {
   private sawReturn = false;
   /** The name a statement defines, so a broken statement still defines it (as poisoned). */
   private pending: Token | null = null;
+  private lexErrors = 0;
+  /** Lexer errors before the current statement began. */
+  private lexErrorsBefore = 0;
   private readonly values = new Map<string, ValueInfo>();
   private readonly namedValues: string[] = [];
   private readonly declaredOutputs: DeclaredOutput[] = [];
@@ -168,7 +133,10 @@ class Parser {
     private readonly file: string,
     private readonly caps: ParseLimits,
   ) {
-    this.lexer = new Lexer(text, file, (code, span, args) => this.error(code, span, args));
+    this.lexer = new Lexer(text, file, (code, span, args) => {
+      this.lexErrors++;
+      this.error(code, span, args);
+    });
   }
 
   run(): ParseResult {
@@ -188,6 +156,8 @@ class Parser {
 
   // ---- Errors and tokens ----
 
+  private readonly report: Report = (code, span, args) => this.error(code, span, args);
+
   private error(code: Code, span: Span, args: MessageArgs = {}): void {
     this.diagnostics.push(diag(code, span, args));
     if (this.diagnostics.length >= this.caps.maxDiagnostics) {
@@ -196,8 +166,9 @@ class Parser {
     }
   }
 
+  /** Reports a syntax error, unless the lexer already reported one in this statement (its likely cause). */
   private syntax(expected: string): never {
-    this.error('E0706', this.tok.span, { expected, got: describeToken(this.tok) });
+    if (this.lexErrors === this.lexErrorsBefore) this.error('E0706', this.tok.span, { expected, got: describeToken(this.tok) });
     throw new SyntaxAbort();
   }
 
@@ -311,6 +282,7 @@ class Parser {
       if (this.tok.kind === 'eof') this.syntax("'}' to close the graph");
       const line = this.tok.span.start.line;
       this.pending = null;
+      this.lexErrorsBefore = this.lexErrors;
       try {
         if (this.sawReturn) this.syntax("'}' after return");
         this.statement();
@@ -434,7 +406,7 @@ class Parser {
         this.error('E0721', opTok.span, { op, expected: arity === 'variadic' ? 'at least one' : arity, got: args.length });
         ok = false;
       }
-      attrMap = this.checkAttrs(op, opTok, attrs);
+      attrMap = checkAttrs(op, opTok, attrs, this.report);
     }
     let type = declared.type;
     if (ok && attrMap && isOpName(op)) {
@@ -482,77 +454,6 @@ class Parser {
       return { kind: 'list', text: '', items, span: this.spanFrom(open.span) };
     }
     this.syntax('an attribute value: a number, true, false, a dtype or a [list]');
-  }
-
-  /** Attributes checked against the op's schema; null after reporting every mismatch. */
-  private checkAttrs(op: OpName, opTok: Token, entries: readonly AttrEntry[]): Attrs | null {
-    const schema = opDef(op).attrs;
-    const names = Object.keys(schema);
-    const known = names.length > 0 ? names.join(', ') : 'none';
-    const seen = new Set<string>();
-    const out: [string, AttrValue][] = [];
-    let ok = true;
-    for (const { key, value } of entries) {
-      const spec = Object.hasOwn(schema, key.text) ? schema[key.text] : undefined;
-      if (!spec) {
-        this.error('E0715', key.span, { op, name: clip(key.text), suggestion: suggest(key.text, names), known });
-        ok = false;
-      } else if (seen.has(key.text)) {
-        this.error('E0717', key.span, { name: key.text });
-        ok = false;
-      } else {
-        seen.add(key.text);
-        const v = this.attrValue(op, key.text, spec, value);
-        if (v === null) ok = false;
-        else out.push([key.text, v]);
-      }
-    }
-    for (const name of names) {
-      if (!seen.has(name)) {
-        this.error('E0716', opTok.span, { op, name, known });
-        ok = false;
-      }
-    }
-    return ok ? Object.fromEntries(out) : null;
-  }
-
-  private attrValue(op: OpName, name: string, spec: AttrSpec, lit: Literal): AttrValue | null {
-    switch (spec.kind) {
-      case 'int':
-        if (lit.kind === 'number' && INT_TEXT.test(lit.text)) return this.integer(lit.text, lit.span);
-        break;
-      case 'float':
-        if (lit.kind === 'number') {
-          const v = Number(lit.text);
-          if (Number.isFinite(v)) return v;
-          this.error('E0705', lit.span, { text: clip(lit.text), reason: 'it is not a finite double' });
-          return null;
-        }
-        break;
-      case 'bool':
-        if (lit.kind === 'ident' && (lit.text === 'true' || lit.text === 'false')) return lit.text === 'true';
-        break;
-      case 'ints':
-        if (lit.kind === 'list' && lit.items.every((t) => INT_TEXT.test(t.text))) {
-          const xs = lit.items.map((t) => this.integer(t.text, t.span));
-          return xs.every((x) => x !== null) ? (xs as number[]) : null;
-        }
-        break;
-      case 'dtype':
-        if (lit.kind === 'ident' && isDType(lit.text)) return lit.text;
-        break;
-      default:
-        return spec.kind satisfies never;
-    }
-    this.error('E0718', lit.span, { name, op, expected: KIND_TEXT[spec.kind], got: describeLiteral(lit) });
-    return null;
-  }
-
-  private integer(text: string, span: Span): number | null {
-    const v = Number(text);
-    if (Number.isSafeInteger(v)) return v;
-    this.error('E0705', span, { text: clip(text), reason: 'the integer is out of range' });
-    return null;
   }
 
   // ---- Types and locations ----
