@@ -64,6 +64,12 @@ export interface Node {
 export interface GraphOutput {
   readonly name: string;
   readonly value: ValueId;
+  /**
+   * Declared aliasing (as XLA's input/output aliasing): after a run, this output's value
+   * becomes the named parameter's, so a train step updates parameters and optimizer state
+   * in place. The output's type equals the parameter's.
+   */
+  readonly aliases?: string;
 }
 
 export interface Graph {
@@ -121,9 +127,28 @@ export class GraphBuilder {
     return id;
   }
 
-  output(name: string, value: ValueId): void {
+  output(name: string, value: ValueId, aliases?: string): void {
     this.typeOf(value);
-    this.outputs.push({ name, value });
+    this.outputs.push(aliases === undefined ? { name, value } : { name, value, aliases });
+  }
+
+  /** A builder that continues an existing graph: same values and ids, so nodes can be appended. */
+  static extend(g: Graph, name = g.name): GraphBuilder {
+    const b = new GraphBuilder(name);
+    for (const i of g.inputs) b.inputs.push(i);
+    for (const p of g.params) b.params.push(p);
+    for (const n of g.nodes) b.nodes.push(n);
+    for (const o of g.outputs) b.outputs.push(o);
+    for (const [id, type] of valueTypes(g)) {
+      b.types.set(id, type);
+      b.nextId = Math.max(b.nextId, id + 1);
+    }
+    return b;
+  }
+
+  /** Drops every output (to declare a new set after extending a graph). */
+  clearOutputs(): void {
+    this.outputs.length = 0;
   }
 
   typeOf(v: ValueId): TensorType {
