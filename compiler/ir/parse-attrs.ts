@@ -26,10 +26,14 @@ export interface AttrEntry {
 
 export const INT_TEXT = /^-?[0-9]+$/;
 const MAX_SUGGEST_LENGTH = 64;
+const MAX_SUGGEST_CANDIDATES = 5000;
 
-/** A did-you-mean candidate, or '' (long names are not compared: edit distance is quadratic). */
+/**
+ * A did-you-mean candidate, or ''. Edit distance is quadratic in the name and runs once per
+ * candidate, so long names and huge candidate sets (a hostile file) get no suggestion.
+ */
 export function suggest(name: string, candidates: readonly string[]): string {
-  if (name.length > MAX_SUGGEST_LENGTH) return '';
+  if (name.length > MAX_SUGGEST_LENGTH || candidates.length > MAX_SUGGEST_CANDIDATES) return '';
   return closest(name, candidates.filter((c) => Math.abs(c.length - name.length) <= 3)) ?? '';
 }
 

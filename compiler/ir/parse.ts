@@ -83,7 +83,6 @@ interface ValueInfo {
 interface DeclaredOutput {
   readonly name: string;
   readonly type: TensorType | null;
-  readonly span: Span;
 }
 
 function describeToken(t: Token): string {
@@ -123,6 +122,7 @@ class Parser {
   private readonly values = new Map<string, ValueInfo>();
   private readonly namedValues: string[] = [];
   private readonly declaredOutputs: DeclaredOutput[] = [];
+  private readonly outputNames = new Map<string, Span>();
   private readonly inputs: GraphInput[] = [];
   private readonly params: GraphParam[] = [];
   private readonly nodes: Node[] = [];
@@ -272,9 +272,10 @@ class Parser {
     const name = this.expectKind('ident', "an output like 'y: f32[2]'");
     this.expectPunct(':');
     const { type } = this.type();
-    const prev = this.declaredOutputs.find((o) => o.name === name.text);
-    if (prev) this.error('E0710', name.span, { name: clip(name.text), first: formatLocation(prev.span) });
-    this.declaredOutputs.push({ name: name.text, type, span: name.span });
+    const first = this.outputNames.get(name.text);
+    if (first) this.error('E0710', name.span, { name: clip(name.text), first: formatLocation(first) });
+    else this.outputNames.set(name.text, name.span);
+    this.declaredOutputs.push({ name: name.text, type });
   }
 
   private body(): void {

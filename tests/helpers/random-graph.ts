@@ -31,7 +31,7 @@ export interface ArbGraphOptions {
   readonly maxNodes?: number;
   /** Ops to draw from (default: every op in the registry). */
   readonly ops?: readonly OpName[];
-  /** Largest element count of any tensor (default 4096). */
+  /** Largest element count of a node result (default 4096); inputs have at most 625 elements. */
   readonly maxElements?: number;
   /** Whether some nodes carry a loc (default true). */
   readonly locs?: boolean;

@@ -3,8 +3,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../../dsl/ast.js';
+import type { AttrKind } from '../../compiler/ir/ops/op.js';
+import { OP_NAMES, opDef } from '../../compiler/ir/ops/registry.js';
 import { parseGraph } from '../../compiler/ir/parse.js';
-import { printGraph } from '../../compiler/ir/print.js';
+import { formatAttrValue, printGraph } from '../../compiler/ir/print.js';
 import { verifyGraph } from '../../compiler/ir/verify.js';
 import { arbGraph } from '../helpers/random-graph.js';
 
@@ -75,7 +77,36 @@ function mutate(text: string, m: Mutation): string {
   }
 }
 
+const smallInt = fc.oneof(fc.integer({ min: -3, max: 8 }), fc.constantFrom(2 ** 31, 2 ** 52, -(2 ** 40)));
+const ATTR_VALUES: Record<AttrKind, fc.Arbitrary<string>> = {
+  int: smallInt.map(String),
+  float: fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => formatAttrValue('float', x)),
+  bool: fc.boolean().map(String),
+  ints: fc.array(smallInt, { maxLength: 9 }).map((xs) => `[${xs.join(', ')}]`),
+  dtype: fc.constantFrom('f32', 'i32', 'bool'),
+};
+
+/** One node of a random op with well-formed but random attribute values, on inputs of assorted ranks. */
+const arbNodeText = fc.constantFrom(...OP_NAMES).chain((op) => {
+  const def = opDef(op);
+  const attrs = Object.entries(def.attrs).map(([k, spec]) => ATTR_VALUES[spec.kind].map((v) => `${k} = ${v}`));
+  const arity = def.arity === 'variadic' ? fc.integer({ min: 1, max: 3 }) : fc.constant(def.arity);
+  const args = arity.chain((n) => fc.array(fc.constantFrom('%s', '%v', '%m', '%t', '%i'), { minLength: n, maxLength: n }));
+  return fc.tuple(args, fc.tuple(...attrs)).map(([xs, kvs]) => {
+    const braces = kvs.length > 0 ? ` {${kvs.join(', ')}}` : '';
+    return `  %0 = ${op}(${xs.join(', ')})${braces} : f32[1]`;
+  });
+});
+
 describe('parseGraph on hostile text', () => {
+  it('never throws when type rules meet random attribute values (1,000 nodes)', () => {
+    const head = 'graph @G(%s: f32[], %v: f32[3], %m: f32[2,3], %t: f32[1,2,5,5], %i: i32[4]) -> () {';
+    fc.assert(
+      fc.property(arbNodeText, (line) => checkParse(`${head}\n${line}\n  return\n}`)),
+      { seed: 42, numRuns: 1000 },
+    );
+  });
+
   it('never throws on random strings of any code units (500 inputs)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => checkParse(text)),
