@@ -21,6 +21,10 @@ export const MESSAGES = {
   E0004: { text: (a) => `token is too long (${s(a, 'size')} characters; the limit is ${s(a, 'limit')})` },
   E0005: { text: (a) => `nesting is too deep (more than ${s(a, 'limit')} levels)`, hint: () => 'split the expression using named bindings' },
   E0006: { text: (a) => `invalid number '${s(a, 'text')}'`, hint: () => 'numbers must be finite, like 3, 0.5 or 1e-3' },
+  E0007: { text: (a) => `file has too many tokens (${s(a, 'count')}; the limit is ${s(a, 'limit')})` },
+  E0008: { text: (a) => `invalid escape '${s(a, 'escape')}' in string`, hint: () => 'strings know only the escapes \\" \\\\ and \\n' },
+  E0009: { text: (a) => `too many errors; stopped after ${s(a, 'limit')}` },
+  E0010: { text: (a) => `expression is too deeply nested (more than ${s(a, 'limit')} levels of operators, calls and indexing)`, hint: () => 'split the expression using named bindings' },
 
   // Syntax.
   E0101: { text: (a) => s(a, 'message') },
