@@ -113,6 +113,7 @@ class RandomGraph {
   private readonly maxElements: number;
   private nodeCount = 0;
   private paramCount = 0;
+  private lastNode: ValueId = -1;
 
   constructor(
     readonly c: Choices,
@@ -140,7 +141,7 @@ class RandomGraph {
     }
     // Only when the drawn ops kept failing: plain f32 nodes that always fit.
     while (this.nodeCount < Math.max(1, this.options.minNodes ?? 1)) {
-      this.b.op('neg', [this.pool[0]!]);
+      this.lastNode = this.b.op('neg', [this.pool[0]!]);
       this.nodeCount++;
     }
     this.outputs();
@@ -148,10 +149,9 @@ class RandomGraph {
   }
 
   private outputs(): void {
-    const last = this.b.build().nodes.at(-1)!.id;
     const n = this.c.int(1, 3);
     for (let k = 0; k < n; k++) {
-      const v = k === 0 ? last : this.c.pick(this.pool);
+      const v = k === 0 ? this.lastNode : this.c.pick(this.pool);
       this.b.output(`${this.c.pick(OUTPUT_NAMES)}${k}`, v);
     }
   }
@@ -180,6 +180,7 @@ class RandomGraph {
     const v = this.b.op(op, inputs, attrs, this.loc());
     this.nodeCount++;
     this.pool.push(v);
+    this.lastNode = v;
     return v;
   }
 
