@@ -1,8 +1,10 @@
 // The `sinter` command line: subcommands, and the mapping from error kinds to exit codes.
 
 import { Command, CommanderError } from 'commander';
+import { registerEval } from './commands/eval.js';
 import { registerIr } from './commands/ir.js';
 import { registerRun } from './commands/run.js';
+import { registerTrain } from './commands/train.js';
 import { UsageError, UserError } from './io.js';
 import { DiagnosticsFailure } from './load.js';
 
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerIr(program);
   registerRun(program);
+  registerTrain(program);
+  registerEval(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,0 +1,124 @@
+// `sinter train`: trains a model from its train block (flags override), with progress, logs and checkpoints.
+
+import type { Command } from 'commander';
+import { initParams } from '../../compiler/ir/init.js';
+import type { TrainConfig } from '../../dsl/train-block.js';
+import { splitValidation } from '../../runtime/data/dataset.js';
+import type { EpochEvent } from '../../runtime/train/loop.js';
+import { train, TrainingDiverged } from '../../runtime/train/loop.js';
+import { nonNegativeInt, positiveInt, UsageError, UserError } from '../io.js';
+import { JsonlLog, Progress } from '../progress.js';
+import { backendNamed, loadCheckpoint, loadData, loadTrainingModel, saveCheckpoint, sha256Hex } from '../training.js';
+
+interface TrainFlags {
+  data?: string;
+  epochs?: string;
+  batch?: string;
+  lr?: string;
+  seed?: string;
+  save?: string;
+  resume?: string;
+  backend: string;
+  model?: string;
+  log?: string;
+  logEvery: string;
+}
+
+function positiveNumber(v: string, option: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${option} expects a positive number, got '${v}'`);
+  return n;
+}
+
+/** The train block's settings with command-line overrides applied. */
+function settings(cfg: TrainConfig, f: TrainFlags) {
+  return {
+    epochs: f.epochs !== undefined ? positiveInt(f.epochs, '--epochs') : cfg.epochs,
+    batch: f.batch !== undefined ? positiveInt(f.batch, '--batch') : cfg.batch,
+    lr: f.lr !== undefined ? positiveNumber(f.lr, '--lr') : cfg.optimizer.args['lr']!,
+    seed: f.seed !== undefined ? nonNegativeInt(f.seed, '--seed') : cfg.seed,
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on Fashion-MNIST-format data (the bundled subset by default)')
+    .argument('<file>', 'a .sinter file with a train block')
+    .option('--data <dir>', "'fashion-mnist' (the Debian package's files) or a directory of MNIST-format IDX files; default: the bundled subset")
+    .option('--epochs <n>', 'epochs to train (default: the train block)')
+    .option('--batch <n>', 'batch size (default: the train block)')
+    .option('--lr <x>', 'learning rate (default: the optimizer in the train block)')
+    .option('--seed <s>', 'seed for initialization and shuffling (default: the train block, else 0)')
+    .option('--save <ckpt>', 'write a checkpoint (safetensors) after every epoch')
+    .option('--resume <ckpt>', 'continue from a checkpoint saved by --save')
+    .option('--backend <name>', 'where to run: ref (the reference interpreter)', 'ref')
+    .option('--model <name>', 'which model of the file')
+    .option('--log <file.jsonl>', 'append one JSON line per logging interval and per epoch')
+    .option('--log-every <n>', 'steps per --log line', '10')
+    .action(async (file: string, flags: TrainFlags) => {
+      const backend = backendNamed(flags.backend);
+      const logEvery = positiveInt(flags.logEvery, '--log-every');
+      const model = await loadTrainingModel(file, flags.model);
+      const s = settings(model.config, flags);
+      const data = await loadData(flags.data);
+      const { train: trainSet, validation } = splitValidation(data.train, model.config.validation_split, s.seed);
+      const dataHash = await sha256Hex(new Uint8Array(trainSet.inputs.data.buffer, trainSet.inputs.data.byteOffset, trainSet.inputs.data.byteLength));
+      const trainGraph = model.graphs.train(s.batch);
+      let params = initParams(trainGraph, s.seed);
+      let startStep = 0;
+      if (flags.resume) {
+        const ckpt = loadCheckpoint(flags.resume, trainGraph, model.modelHash);
+        for (const [key, want] of [['batch', s.batch], ['seed', s.seed]] as const) {
+          if (ckpt.meta[key] !== String(want)) throw new UserError(`${flags.resume}: saved with ${key} ${ckpt.meta[key]}, but this run uses ${want}`, `pass --${key} ${ckpt.meta[key]} to continue it`);
+        }
+        if (ckpt.meta['data_sha256'] !== dataHash) throw new UserError(`${flags.resume}: saved while training on other data`, 'resume with the same --data');
+        params = ckpt.params;
+        startStep = ckpt.step;
+      }
+      const progress = new Progress(s.epochs);
+      const log = flags.log ? new JsonlLog(flags.log, logEvery) : null;
+      process.stderr.write(`training ${trainGraph.name.replace(/\.train$/, '')} on ${data.source}: ${trainSet.labels.data.length} examples${validation ? ` (+${validation.labels.data.length} validation)` : ''}, batch ${s.batch}, ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, backend ${backend.name}\n`);
+      const started = performance.now();
+      let last: EpochEvent | null = null;
+      try {
+        train({
+          backend,
+          graphs: model.graphs,
+          names: model.names,
+          train: trainSet,
+          validation,
+          test: data.test,
+          batch: s.batch,
+          epochs: s.epochs,
+          seed: s.seed,
+          lr: s.lr,
+          schedule: model.config.schedule,
+          params,
+          startStep,
+          onStep: (e) => {
+            progress.step(e);
+            log?.step(e);
+          },
+          onEpoch: (e, state) => {
+            progress.epoch(e);
+            log?.epoch(e);
+            last = e;
+            if (flags.save) {
+              saveCheckpoint(flags.save, state, { model_sha256: model.modelHash, data_sha256: dataHash, step: String(e.step), epoch: String(e.epoch + 1), batch: String(s.batch), seed: String(s.seed) });
+            }
+          },
+        });
+      } catch (e) {
+        if (e instanceof TrainingDiverged) throw new UserError(e.message, 'lower the learning rate (--lr) or add clip_norm to the train block');
+        throw e;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const end = last as EpochEvent | null;
+      if (end?.test) {
+        const acc = end.test.accuracy === null ? '' : `  test accuracy ${end.test.accuracy.toFixed(4)}`;
+        process.stdout.write(`test loss ${end.test.loss.toFixed(4)}${acc}  (${seconds.toFixed(1)}s)\n`);
+      }
+      if (flags.save) process.stdout.write(`saved ${flags.save}\n`);
+    });
+}
