@@ -1,13 +1,15 @@
 // The textual IR parser: hand-written recursive descent over parse-lexer tokens; every error is a Diagnostic.
 //
 // Grammar (newlines are insignificant; `//` comments are skipped by the lexer):
-//   graph  := 'graph' @Name '(' [%name ':' type, …] ')' '->' '(' [name ':' type, …] ')' '{' stmt* '}'
+//   graph  := 'graph' @Name '(' [%name ':' type, …] ')' '->' '(' [output, …] ')' '{' stmt* '}'
+//   output := name ':' type ['aliases' %param]              (the param the output replaces after a run)
 //   stmt   := ('param' | 'state') %name ':' type '=' init ['{' key '=' number, … '}']
 //           | %result '=' op '(' [%value, …] ')' ['{' key '=' literal, … '}'] ':' type [loc]
 //           | 'return' [%value, …]                          (last statement, one value per output)
 //   type   := dtype '[' [int, …] ']'       loc := 'loc' '(' "file" ':' line ':' col ')'
 // Node results may be named freely (`%7`, `%h`); the printer renumbers them canonically.
-// Values are defined before use, params included. The parser recovers at the next line that
+// Values are defined before use, params included; an output's alias names a param of the
+// body, so aliases are resolved at the return, once every param is declared. The parser recovers at the next line that
 // starts a statement, so one run reports several errors; it never throws on any input.
 
 import type { Span } from '../../dsl/ast.js';
@@ -83,6 +85,8 @@ interface ValueInfo {
 interface DeclaredOutput {
   readonly name: string;
   readonly type: TensorType | null;
+  /** The `aliases %param` token, if any. */
+  readonly alias: Token | null;
 }
 
 function describeToken(t: Token): string {
@@ -272,10 +276,47 @@ class Parser {
     const name = this.expectKind('ident', "an output like 'y: f32[2]'");
     this.expectPunct(':');
     const { type } = this.type();
+    let alias: Token | null = null;
+    if (this.isWord('aliases')) {
+      this.advance();
+      alias = this.expectKind('value', "the parameter the output replaces, like '%w'");
+    }
     const first = this.outputNames.get(name.text);
     if (first) this.error('E0710', name.span, { name: clip(name.text), first: formatLocation(first) });
     else this.outputNames.set(name.text, name.span);
-    this.declaredOutputs.push({ name: name.text, type });
+    this.declaredOutputs.push({ name: name.text, type, alias });
+  }
+
+  /**
+   * Checks each output's alias: it names a param (not an input or a node), of the output's
+   * declared type, that no earlier output aliases. Returns the valid alias of each output.
+   */
+  private resolveAliases(): (string | undefined)[] {
+    const params = new Map(this.params.map((p) => [p.name, p]));
+    const claimed = new Map<string, string>();
+    return this.declaredOutputs.map((decl) => {
+      const t = decl.alias;
+      if (!t) return undefined;
+      const param = params.get(t.text);
+      if (!param) {
+        const info = this.values.get(t.text);
+        if (!info) this.error('E0708', t.span, { name: clip(t.text), suggestion: suggest(t.text, [...params.keys()]) });
+        // A param whose statement was broken is poisoned (null type): it was reported already.
+        else if (info.type !== null) this.error('E0727', t.span, { name: `%${clip(t.text)}`, reason: 'an output may alias only a parameter (param or state)' });
+        return undefined;
+      }
+      if (decl.type && !typesEqual(decl.type, param.type)) {
+        this.error('E0723', t.span, { name: clip(decl.name), declared: formatIrType(decl.type), value: `%${clip(t.text)}`, got: formatIrType(param.type) });
+        return undefined;
+      }
+      const prev = claimed.get(t.text);
+      if (prev !== undefined) {
+        this.error('E0727', t.span, { name: `%${clip(t.text)}`, reason: `output '${clip(prev)}' already aliases this parameter` });
+        return undefined;
+      }
+      claimed.set(t.text, decl.name);
+      return t.text;
+    });
   }
 
   private body(): void {
@@ -355,6 +396,7 @@ class Parser {
       }
     }
     const declared = this.declaredOutputs;
+    const aliases = this.resolveAliases();
     if (vals.length !== declared.length) this.error('E0722', kw.span, { got: vals.length, expected: declared.length });
     vals.forEach((v, i) => {
       const info = this.use(v);
@@ -363,7 +405,8 @@ class Parser {
       if (info.type && decl.type && !typesEqual(info.type, decl.type)) {
         this.error('E0723', v.span, { name: clip(decl.name), declared: formatIrType(decl.type), value: `%${clip(v.text)}`, got: formatIrType(info.type) });
       }
-      this.outputs.push({ name: decl.name, value: info.id });
+      const alias = aliases[i];
+      this.outputs.push(alias === undefined ? { name: decl.name, value: info.id } : { name: decl.name, value: info.id, aliases: alias });
     });
   }
 

@@ -92,7 +92,7 @@ export function printGraph(g: Graph): string {
   const ref = (id: ValueId): string => names.get(id) ?? `%?${id}`;
 
   const ins = g.inputs.map((i) => `%${i.name}: ${formatIrType(i.type)}`).join(', ');
-  const outs = g.outputs.map((o) => `${o.name}: ${formatIrType(types.get(o.value))}`).join(', ');
+  const outs = g.outputs.map((o) => `${o.name}: ${formatIrType(types.get(o.value))}${o.aliases === undefined ? '' : ` aliases %${o.aliases}`}`).join(', ');
   const lines = [`graph @${g.name}(${ins}) -> (${outs}) {`];
   for (const p of g.params) {
     lines.push(`  ${p.trainable ? 'param' : 'state'} %${p.name}: ${formatIrType(p.type)} = ${formatInit(p.init)}`);

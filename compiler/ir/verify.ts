@@ -3,10 +3,11 @@
 // Invariants: value ids unique; each node input defined by an input, a param or an earlier
 // node (SSA dominance in one block); ops known, with their arity and attribute schema; each
 // node's type equal to its op's type rule; valid tensor types; outputs defined and uniquely
-// named; input/param names unique and printable; initializers known with finite arguments;
+// named; each output alias names a param of the output's type, no param aliased twice;
+// input/param names unique and printable; initializers known with finite arguments;
 // locations well-formed. A graph that passes prints to text that parses back.
 
-import type { Graph, Loc, ValueId } from './graph.js';
+import type { Graph, GraphOutput, GraphParam, Loc, ValueId } from './graph.js';
 import { INIT_KINDS } from './graph.js';
 import type { Attrs } from './ops/op.js';
 import { OpTypeError, checkAttrs } from './ops/op.js';
@@ -159,12 +160,29 @@ class Verifier {
 
   private checkOutputs(): void {
     const seen = new Set<string>();
+    const params = new Map(this.g.params.map((p) => [p.name, p]));
+    const aliased = new Map<string, string>();
     this.g.outputs.forEach((o, k) => {
       const what = `output ${k} '${o.name}'`;
       if (typeof o.name !== 'string' || !isIrName(o.name)) this.problems.push(`output ${k}: name ${JSON.stringify(o.name)} is not a valid name`);
       if (seen.has(o.name)) this.problems.push(`${what}: the name is used by an earlier output`);
       seen.add(o.name);
       if (!this.defined.has(o.value)) this.problems.push(`${what}: value id ${o.value} is not defined`);
+      if (o.aliases !== undefined) this.checkAlias(o, what, params, aliased);
     });
+  }
+
+  private checkAlias(o: GraphOutput, what: string, params: ReadonlyMap<string, GraphParam>, aliased: Map<string, string>): void {
+    const target = o.aliases;
+    const param = typeof target === 'string' ? params.get(target) : undefined;
+    if (target === undefined || !param) {
+      this.problems.push(`${what}: aliases ${JSON.stringify(target)}, which is not a parameter of the graph`);
+      return;
+    }
+    const t = this.defined.get(o.value);
+    if (t && !typesEqual(t, param.type)) this.problems.push(`${what}: has type ${formatIrType(t)} but aliases param %${target} of type ${formatIrType(param.type)}`);
+    const prev = aliased.get(target);
+    if (prev !== undefined) this.problems.push(`${what}: param %${target} is already aliased by output '${prev}'`);
+    else aliased.set(target, o.name);
   }
 }

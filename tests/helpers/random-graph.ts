@@ -7,7 +7,8 @@
 //   operand the graph lacks builds it with helper nodes (a constant, cast, compare or reshape),
 //   so a graph drawn for `ops: ['conv2d']` may still contain a reshape; helpers count as nodes.
 // - Every tensor has rank ≤ 5, at most 4,096 elements, and extents ≥ 1 (no empty tensors).
-// - 1–3 outputs with distinct names; an output may name an input or a param directly.
+// - 1–3 outputs with distinct names; an output may name an input or a param directly, and
+//   about a third of the outputs whose type matches a param alias it (no param twice).
 // - About a third of the nodes carry a loc, with file names that need JSON escapes.
 // The values are not controlled: log of a negative or a division by zero may give NaN or Inf
 // at run time, so equivalence tests compare with a NaN-aware all-close.
@@ -137,7 +138,10 @@ class RandomGraph {
     const ops = this.options.ops ?? OP_NAMES;
     for (let attempt = 0; this.nodeCount < this.target && attempt < 10 * this.target; attempt++) {
       const op = c.pick(ops);
-      OP_GENS[op](this, op);
+      // The table is typed to cover every op; the lookup tolerates an op another engineer
+      // has just added to the registry, so that only the coverage test reports it.
+      const gen: OpGen | undefined = OP_GENS[op];
+      gen?.(this, op);
     }
     // Only when the drawn ops kept failing: plain f32 nodes that always fit.
     while (this.nodeCount < Math.max(1, this.options.minNodes ?? 1)) {
@@ -148,11 +152,18 @@ class RandomGraph {
     return this.b.build();
   }
 
+  /** Outputs; about a third alias a param of their type that no earlier output aliases. */
   private outputs(): void {
     const n = this.c.int(1, 3);
+    const aliased = new Set<string>();
+    const params = this.b.build().params;
     for (let k = 0; k < n; k++) {
       const v = k === 0 ? this.lastNode : this.c.pick(this.pool);
-      this.b.output(`${this.c.pick(OUTPUT_NAMES)}${k}`, v);
+      const t = this.typeOf(v);
+      const targets = params.filter((p) => !aliased.has(p.name) && typesEqual(p.type, t));
+      const alias = targets.length > 0 && this.c.oneIn(3) ? this.c.pick(targets).name : undefined;
+      if (alias !== undefined) aliased.add(alias);
+      this.b.output(`${this.c.pick(OUTPUT_NAMES)}${k}`, v, alias);
     }
   }
 
@@ -377,10 +388,15 @@ const matmulGen: OpGen = (r, op) => {
   return b !== null && made(r.node(op, [a, b], { transpose_a: ta, transpose_b: tb }));
 };
 
-const conv2dGen: OpGen = (r, op) => {
-  const x = r.ranked(4, 4);
-  if (x === null) return false;
-  const [, ch, h, w] = r.typeOf(x).shape as [number, number, number, number];
+/** A conv2d drawn for an input shape: its attributes, weight shape and output shape. */
+interface ConvDraw {
+  readonly attrs: Attrs;
+  readonly weight: number[];
+  readonly out: number[];
+}
+
+function drawConv(r: RandomGraph, x: Shape): ConvDraw {
+  const [n, ch, h, w] = x as [number, number, number, number];
   const groups = r.c.pick(divisors(ch));
   const out = groups * r.c.int(1, Math.max(1, Math.floor(6 / groups)));
   const stride = [r.c.int(1, 2), r.c.int(1, 2)];
@@ -389,19 +405,81 @@ const conv2dGen: OpGen = (r, op) => {
   // The dilated kernel span must fit in the padded input: dilation·(k−1)+1 ≤ size + pads.
   const kh = Math.min(r.c.int(1, 3), Math.floor((h + padding[0]! + padding[1]! - 1) / dilation[0]!) + 1);
   const kw = Math.min(r.c.int(1, 3), Math.floor((w + padding[2]! + padding[3]! - 1) / dilation[1]!) + 1);
-  const weight = r.like({ dtype: 'f32', shape: [out, ch / groups, kh, kw] });
-  return weight !== null && made(r.node(op, [x, weight], { stride, padding, dilation, groups }));
-};
+  const extent = (size: number, k: number, s: number, lo: number, hi: number, d: number): number => Math.floor((size + lo + hi - d * (k - 1) - 1) / s) + 1;
+  const oh = extent(h, kh, stride[0]!, padding[0]!, padding[1]!, dilation[0]!);
+  const ow = extent(w, kw, stride[1]!, padding[2]!, padding[3]!, dilation[1]!);
+  return { attrs: { stride, padding, dilation, groups }, weight: [out, ch / groups, kh, kw], out: [n, out, oh, ow] };
+}
 
-const poolGen: OpGen = (r, op) => {
+const conv2dGen: OpGen = (r, op) => {
   const x = r.ranked(4, 4);
   if (x === null) return false;
-  const [, , h, w] = r.typeOf(x).shape as [number, number, number, number];
+  const conv = drawConv(r, r.typeOf(x).shape);
+  const weight = r.like({ dtype: 'f32', shape: conv.weight });
+  return weight !== null && made(r.node(op, [x, weight], conv.attrs));
+};
+
+/** conv2d's input cotangent: dy of the conv output's shape and a weight, for an input shape drawn here. */
+const convInputGradGen: OpGen = (r, op) => {
+  const inputShape = [r.c.int(1, 2), r.c.int(1, 4), r.c.int(1, 5), r.c.int(1, 5)];
+  const conv = drawConv(r, inputShape);
+  const dy = r.like({ dtype: 'f32', shape: conv.out });
+  const weight = dy === null ? null : r.like({ dtype: 'f32', shape: conv.weight });
+  return dy !== null && weight !== null && made(r.node(op, [dy, weight], { ...conv.attrs, input_shape: inputShape }));
+};
+
+/** conv2d's weight cotangent: an existing rank-4 input and dy of the conv output's shape. */
+const convFilterGradGen: OpGen = (r, op) => {
+  const x = r.ranked(4, 4);
+  if (x === null) return false;
+  const conv = drawConv(r, r.typeOf(x).shape);
+  const dy = r.like({ dtype: 'f32', shape: conv.out });
+  return dy !== null && made(r.node(op, [x, dy], { ...conv.attrs, filter_shape: conv.weight }));
+};
+
+const scatterAddGen: OpGen = (r, op) => {
+  const x = r.pick((t) => isF32(t) && t.shape.length >= 1 && t.shape.length <= MAX_RANK);
+  const idx = x === null ? null : r.indices(MAX_RANK + 1 - r.typeOf(x).shape.length);
+  if (x === null || idx === null) return false;
+  const shape = r.typeOf(x).shape;
+  const axis = r.c.int(0, shape.length - 1);
+  const updates = r.like({ dtype: 'f32', shape: [...shape.slice(0, axis), ...r.typeOf(idx).shape, ...shape.slice(axis + 1)] });
+  return updates !== null && made(r.node(op, [x, idx, updates], { axis }));
+};
+
+/** A pooling window drawn for an input shape: its attributes and output shape. */
+function drawPool(r: RandomGraph, x: Shape): { attrs: Attrs; out: number[] } {
+  const [n, ch, h, w] = x as [number, number, number, number];
   const padding = [r.c.int(0, 1), r.c.int(0, 1), r.c.int(0, 1), r.c.int(0, 1)];
   // Padding must be smaller than the kernel, and the kernel must fit the padded input.
   const kh = r.c.int(Math.max(padding[0]!, padding[1]!) + 1, Math.min(3, h + padding[0]! + padding[1]!));
   const kw = r.c.int(Math.max(padding[2]!, padding[3]!) + 1, Math.min(3, w + padding[2]! + padding[3]!));
-  return made(r.node(op, [x], { kernel: [kh, kw], stride: [r.c.int(1, 2), r.c.int(1, 2)], padding }));
+  const stride = [r.c.int(1, 2), r.c.int(1, 2)];
+  const oh = Math.floor((h + padding[0]! + padding[1]! - kh) / stride[0]!) + 1;
+  const ow = Math.floor((w + padding[2]! + padding[3]! - kw) / stride[1]!) + 1;
+  return { attrs: { kernel: [kh, kw], stride, padding }, out: [n, ch, oh, ow] };
+}
+
+const poolGen: OpGen = (r, op) => {
+  const x = r.ranked(4, 4);
+  return x !== null && made(r.node(op, [x], drawPool(r, r.typeOf(x).shape).attrs));
+};
+
+/** maxpool2d's cotangent: an existing rank-4 input and dy of the pool output's shape. */
+const maxpoolGradGen: OpGen = (r, op) => {
+  const x = r.ranked(4, 4);
+  if (x === null) return false;
+  const pool = drawPool(r, r.typeOf(x).shape);
+  const dy = r.like({ dtype: 'f32', shape: pool.out });
+  return dy !== null && made(r.node(op, [x, dy], pool.attrs));
+};
+
+/** avgpool2d's cotangent: dy of the pool output's shape for an input shape drawn here. */
+const avgpoolGradGen: OpGen = (r, op) => {
+  const inputShape = [r.c.int(1, 2), r.c.int(1, 4), r.c.int(1, 5), r.c.int(1, 5)];
+  const pool = drawPool(r, inputShape);
+  const dy = r.like({ dtype: 'f32', shape: pool.out });
+  return dy !== null && made(r.node(op, [dy], { ...pool.attrs, input_shape: inputShape }));
 };
 
 /** One generator per op: a new op in the registry fails the type check until it has one here. */
@@ -469,10 +547,15 @@ const OP_GENS: Record<OpName, OpGen> = {
   },
   concat: concatGen,
   gather: gatherGen,
+  scatter_add: scatterAddGen,
   matmul: matmulGen,
   conv2d: conv2dGen,
+  conv2d_backward_input: convInputGradGen,
+  conv2d_backward_filter: convFilterGradGen,
   maxpool2d: poolGen,
   avgpool2d: poolGen,
+  maxpool2d_backward: maxpoolGradGen,
+  avgpool2d_backward: avgpoolGradGen,
   softmax: softmaxGen(),
   log_softmax: softmaxGen(),
   one_hot: (r, op) => {

@@ -27,10 +27,20 @@ function diagramIds(g: Graph): Map<number, string> {
   return ids;
 }
 
-/** The edges a graph must show, as `from to` pairs, in node order and then output order. */
+/**
+ * The edges a graph must show, as `from to` pairs, in node order and then output order; an
+ * output that aliases a param also has an edge back to it (`o<k> p<j>`, drawn dashed).
+ */
 function expectedEdges(g: Graph): string[] {
   const ids = diagramIds(g);
-  return [...g.nodes.flatMap((n, k) => n.inputs.map((v) => `${ids.get(v)} n${k}`)), ...g.outputs.map((o, k) => `${ids.get(o.value)} o${k}`)];
+  const paramIds = new Map(g.params.map((p, k) => [p.name, `p${k}`]));
+  const outputEdges = g.outputs.flatMap((o, k) => [`${ids.get(o.value)} o${k}`, ...(o.aliases === undefined ? [] : [`o${k} ${paramIds.get(o.aliases)}`])]);
+  return [...g.nodes.flatMap((n, k) => n.inputs.map((v) => `${ids.get(v)} n${k}`)), ...outputEdges];
+}
+
+/** An output's label: its name, and the param it aliases on a second line. */
+function outputLabel(o: Graph['outputs'][number]): string {
+  return o.aliases === undefined ? o.name : `${o.name}\naliases %${o.aliases}`;
 }
 
 const decodeMermaid = (s: string): string => s.replace(/#(\d+);/g, (_, c: string) => String.fromCodePoint(Number(c)));
@@ -50,13 +60,13 @@ function readMermaid(text: string): Parsed {
   const labels = new Map<string, string>();
   const edges: string[] = [];
   for (const line of lines.slice(1)) {
-    const edge = /^ {2}([ipn]\d+) --> ([no]\d+)$/.exec(line);
+    const edge = /^ {2}([ipn]\d+) --> ([no]\d+)$/.exec(line) ?? /^ {2}(o\d+) -\.-> (p\d+)$/.exec(line);
     const decl = /^ {2}([ipno]\d+)(\[\/|\[\(|\{\{|\(\[|\[)"([^"]*)"(\/\]|\)\]|\}\}|\]\)|\])$/.exec(line);
     expect(edge ?? decl, line).not.toBeNull();
     if (edge) edges.push(`${edge[1]} ${edge[2]}`);
     if (decl) {
       shapes.set(decl[1]!, decl[2]!);
-      labels.set(decl[1]!, decodeMermaid(decl[3]!).replace('<br/>', '\n'));
+      labels.set(decl[1]!, decodeMermaid(decl[3]!).replaceAll('<br/>', '\n'));
     }
   }
   return { shapes, labels, edges };
@@ -71,7 +81,7 @@ function readDot(text: string): Parsed {
   const labels = new Map<string, string>();
   const edges: string[] = [];
   for (const line of lines.slice(3, -1)) {
-    const edge = /^ {2}([ipn]\d+) -> ([no]\d+);$/.exec(line);
+    const edge = /^ {2}([ipn]\d+) -> ([no]\d+);$/.exec(line) ?? /^ {2}(o\d+) -> (p\d+) \[style=dashed\];$/.exec(line);
     const decl = /^ {2}([ipno]\d+) \[shape=(\w+)(?:, style=\w+)?, label="((?:[^"\\\n]|\\.)*)"\];$/.exec(line);
     expect(edge ?? decl, line).not.toBeNull();
     if (edge) edges.push(`${edge[1]} ${edge[2]}`);
@@ -93,7 +103,7 @@ function checkDiagram(g: Graph, d: Parsed, nodeShape: string): void {
     expect(d.labels.get(`n${k}`)).toBe(`${n.op}\n${formatIrType(n.type)}`);
     expect(d.shapes.get(`n${k}`)).toBe(nodeShape);
   });
-  g.outputs.forEach((o, k) => expect(d.labels.get(`o${k}`)).toBe(o.name));
+  g.outputs.forEach((o, k) => expect(d.labels.get(`o${k}`)).toBe(outputLabel(o)));
   // Inputs, params and nodes are told apart by shape.
   if (g.inputs.length > 0) expect(d.shapes.get('i0')).not.toBe(nodeShape);
   if (g.params.length > 0) expect(d.shapes.get('p0')).not.toBe(nodeShape);

@@ -164,6 +164,21 @@ const CASES: Record<string, string> = {
 //                           ^ E0726 file name is empty
   return %0
 }`,
+  'bad output aliases (E0708, E0727, E0723)': `graph @G(%x: f32[2]) -> (a: f32[2] aliases %x, b: f32[2] aliases %v, c: f32[2] aliases %w3, d: f32[2] aliases %w, e: f32[2] aliases %w, f: f32[2] aliases %wx) {
+//                                         ^ E0727 an output may alias only a parameter
+//                                                               ^ E0727 an output may alias only a parameter
+//                                                                                     ^ E0723 output 'c' is declared f32[2] but '%w3' has type f32[3]
+//                                                                                                                                  ^ E0727 output 'd' already aliases
+//                                                                                                                                                        ^ E0708 did you mean '%w'
+  param %w: f32[2] = zeros
+  param %w3: f32[3] = zeros
+  %v = relu(%x) : f32[2]
+  return %v, %v, %v, %v, %v, %v
+}`,
+  'alias syntax (E0706)': `graph @G(%x: f32[2]) -> (a: f32[2] aliases w) {
+//                                         ^ E0706 the parameter the output replaces
+  return %x
+}`,
   'invalid names (E0727)': `graph @G(%0: f32[2]) -> (y: f32[2]) {
 //       ^ E0727 input names start with a letter
   %1x = relu(%0) : f32[2]

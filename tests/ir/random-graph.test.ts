@@ -17,6 +17,7 @@ describe('arbGraph', () => {
   it('draws valid graphs within the documented bounds, covering every op (300 graphs)', () => {
     const seen = new Set<OpName>();
     let withLoc = 0;
+    let aliased = 0;
     fc.assert(
       fc.property(arbGraph(), (g) => {
         expect(verifyGraph(g)).toEqual([]);
@@ -40,11 +41,13 @@ describe('arbGraph', () => {
         expect(g.outputs[0]!.value).toBe(g.nodes.at(-1)!.id);
         for (const n of g.nodes) seen.add(n.op);
         withLoc += g.nodes.filter((n) => n.loc).length;
+        aliased += g.outputs.filter((o) => o.aliases !== undefined).length;
       }),
       { seed: 42, numRuns: 300 },
     );
     expect([...OP_NAMES].filter((op) => !seen.has(op))).toEqual([]);
     expect(withLoc).toBeGreaterThan(0);
+    expect(aliased).toBeGreaterThan(10);
   });
 
   it('honours its options: op subset, node and element budgets, no locs (100 graphs)', () => {

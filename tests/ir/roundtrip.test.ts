@@ -43,9 +43,26 @@ describe('textual IR round trip', () => {
         expect(parsed.nodes.map((n) => n.op)).toEqual(g.nodes.map((n) => n.op));
         expect(parsed.params.map((p) => [p.name, p.init, p.trainable])).toEqual(g.params.map((p) => [p.name, p.init, p.trainable]));
         expect(parsed.nodes.map((n) => n.loc)).toEqual(g.nodes.map((n) => n.loc));
+        expect(parsed.outputs.map((o) => [o.name, o.aliases])).toEqual(g.outputs.map((o) => [o.name, o.aliases]));
       }),
       { seed: 42, numRuns: 300 },
     );
+  });
+
+  it('prints and reads back declared aliasing in the header', () => {
+    const text = `graph @Step(%x: f32[3]) -> (loss: f32[], next.w: f32[3] aliases %w, next.m: f32[3] aliases %m) {
+  param %w: f32[3] = zeros
+  state %m: f32[3] = zeros
+  %0 = mul(%x, %w) : f32[3]
+  %1 = sum(%0) {axes = [0], keepdims = false} : f32[]
+  %2 = sub(%w, %x) : f32[3]
+  return %1, %2, %m
+}
+`;
+    const g = parseOk(text);
+    expect(g.outputs.map((o) => o.aliases)).toEqual([undefined, 'w', 'm']);
+    expect(verifyGraph(g)).toEqual([]);
+    expect(printGraph(g)).toBe(text);
   });
 
   it('reads the design example and prints it back byte for byte', () => {

@@ -96,6 +96,19 @@ describe('verifyGraph', () => {
     expectOneProblem({ ...g, outputs: [{ name: 'two words', value: 0 }] }, 'output 0: name "two words" is not a valid name');
   });
 
+  it('checks output aliases: a param of the same type, never aliased twice', () => {
+    const g = base();
+    const b = GraphBuilder.extend(g);
+    const w2 = b.op('mul', [1, 1]);
+    b.output('next.w', w2, 'w');
+    const ok = b.build();
+    expect(verifyGraph(ok)).toEqual([]);
+    const next = ok.outputs[1]!;
+    expectOneProblem({ ...ok, outputs: [ok.outputs[0]!, { ...next, aliases: 'x' }] }, "output 1 'next.w'", 'aliases "x", which is not a parameter');
+    expectOneProblem({ ...ok, outputs: [ok.outputs[0]!, { ...next, value: 2 }] }, "output 1 'next.w': has type f32[2,4] but aliases param %w of type f32[3,4]");
+    expectOneProblem({ ...ok, outputs: [...ok.outputs, { ...next, name: 'again' }] }, "output 2 'again': param %w is already aliased by output 'next.w'");
+  });
+
   it('rejects bad initializers', () => {
     expectOneProblem(withParam(base(), () => ({ init: { kind: 'xavier' as 'zeros', args: {} } })), "param %w: unknown initializer 'xavier'");
     expectOneProblem(withParam(base(), () => ({ init: { kind: 'normal', args: { std: Number.NaN } } })), "param %w: initializer argument 'std' is NaN");

@@ -2,7 +2,8 @@
 //
 // Node ids are compiler-made (i0 inputs, p0 params, n0 nodes, o0 outputs); user names appear
 // only inside quoted labels, escaped so that no name can close the string or smuggle in a
-// DOT escape such as `\N`; other control characters show as `\xNN` text.
+// DOT escape such as `\N`; other control characters show as `\xNN` text. An output that
+// aliases a parameter says so in its label and has a dashed edge back to that parameter.
 
 import type { Graph, ValueId } from '../graph.js';
 import { formatIrType } from '../print.js';
@@ -43,10 +44,14 @@ export function graphToDot(g: Graph): string {
     }
     ids.set(n.id, `n${k}`);
   });
+  const paramIds = new Map(g.params.map((p, k) => [p.name, `p${k}`]));
   g.outputs.forEach((o, k) => {
-    lines.push(`  o${k} [shape=house, label="${dotText(o.name)}"];`);
+    const alias = o.aliases === undefined ? '' : `\\n${dotText(`aliases %${o.aliases}`)}`;
+    lines.push(`  o${k} [shape=house, label="${dotText(o.name)}${alias}"];`);
     const from = ids.get(o.value);
     if (from) lines.push(`  ${from} -> o${k};`);
+    const target = o.aliases === undefined ? undefined : paramIds.get(o.aliases);
+    if (target) lines.push(`  o${k} -> ${target} [style=dashed];`);
   });
   lines.push('}');
   return `${lines.join('\n')}\n`;

@@ -40,7 +40,7 @@ export function graphToJson(g: Graph): string {
     inputs: g.inputs.map(inputJson),
     params: g.params.map(paramJson),
     nodes: g.nodes.map(nodeJson),
-    outputs: g.outputs.map((o) => ({ name: o.name, value: o.value })),
+    outputs: g.outputs.map((o) => (o.aliases === undefined ? { name: o.name, value: o.value } : { name: o.name, value: o.value, aliases: o.aliases })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

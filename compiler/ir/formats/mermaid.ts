@@ -2,7 +2,8 @@
 //
 // Diagram ids are compiler-made (i0 inputs, p0 params, n0 nodes, o0 outputs); user names appear
 // only inside quoted labels, where every character outside a small safe set becomes a Mermaid
-// entity (`#35;`), so a hostile name cannot end the label or inject diagram syntax.
+// entity (`#35;`), so a hostile name cannot end the label or inject diagram syntax. An output
+// that aliases a parameter says so in its label and has a dotted edge back to that parameter.
 
 import type { Graph, ValueId } from '../graph.js';
 import { formatIrType } from '../print.js';
@@ -38,10 +39,14 @@ export function graphToMermaid(g: Graph): string {
     }
     ids.set(n.id, `n${k}`);
   });
+  const paramIds = new Map(g.params.map((p, k) => [p.name, `p${k}`]));
   g.outputs.forEach((o, k) => {
-    lines.push(`  o${k}(["${mermaidText(o.name)}"])`);
+    const alias = o.aliases === undefined ? '' : `<br/>${mermaidText(`aliases %${o.aliases}`)}`;
+    lines.push(`  o${k}(["${mermaidText(o.name)}${alias}"])`);
     const from = ids.get(o.value);
     if (from) lines.push(`  ${from} --> o${k}`);
+    const target = o.aliases === undefined ? undefined : paramIds.get(o.aliases);
+    if (target) lines.push(`  o${k} -.-> ${target}`);
   });
   return `${lines.join('\n')}\n`;
 }
