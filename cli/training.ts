@@ -62,29 +62,31 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 export async function loadTrainingModel(file: string, model: string | undefined): Promise<TrainingModel> {
   const source = readText(file);
-  const forwards = new Map<number, Graph>();
+  const forwards = new Map<string, Graph>();
   let config: TrainConfig | null = null;
-  const forward = (batch: number): Graph => {
-    let g = forwards.get(batch);
+  /** The forward graph at a batch size, in its training or inference form. */
+  const forward = (batch: number, mode: 'train' | 'infer' = 'infer'): Graph => {
+    const key = `${mode}/${batch}`;
+    let g = forwards.get(key);
     if (!g) {
-      const r = compileSource(source, file, { dims: { batch }, ...(model !== undefined ? { model } : {}) });
+      const r = compileSource(source, file, { dims: { batch }, mode, ...(model !== undefined ? { model } : {}) });
       if (!r.graph || r.diagnostics.length) throw new DiagnosticsFailure(renderDiagnostics(r.diagnostics, source));
       if (!r.train) throw new UserError(`${file}: model '${r.graph.name}' has no train block`, `add: train ${r.graph.name} { loss = softmax_cross_entropy(<output>, label)  optimizer = adam(lr: 1e-3) }`);
       config = r.train;
       g = r.graph;
-      forwards.set(batch, g);
+      forwards.set(key, g);
     }
     return g;
   };
   const first = forward(1);
   const cfg = config as unknown as TrainConfig;
   if (first.inputs.length !== 1) throw new UserError(`${file}: training feeds one input tensor, but '${first.name}' has ${first.inputs.length}`);
-  const memo = (build: (g: Graph) => Graph) => {
+  const memo = (mode: 'train' | 'infer', build: (g: Graph) => Graph) => {
     const cache = new Map<number, Graph>();
-    return (batch: number) => cache.get(batch) ?? cache.set(batch, build(forward(batch))).get(batch)!;
+    return (batch: number) => cache.get(batch) ?? cache.set(batch, build(forward(batch, mode))).get(batch)!;
   };
   const stepConfig = { loss: cfg.loss, optimizer: cfg.optimizer, l2: cfg.l2, clip_norm: cfg.clip_norm };
-  const evalGraphs = memo((g) => buildEvalStep(g, stepConfig));
+  const evalGraphs = memo('infer', (g) => buildEvalStep(g, stepConfig));
   const names: StepNames = {
     input: first.inputs[0]!.name,
     label: cfg.loss.label,
@@ -95,7 +97,7 @@ export async function loadTrainingModel(file: string, model: string | undefined)
   };
   return {
     config: cfg,
-    graphs: { train: memo((g) => buildTrainStep(g, stepConfig)), eval: evalGraphs },
+    graphs: { train: memo('train', (g) => buildTrainStep(g, stepConfig)), eval: evalGraphs },
     names,
     modelHash: await sha256Hex(new TextEncoder().encode(printGraph(first))),
   };

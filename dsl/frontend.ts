@@ -15,6 +15,8 @@ export interface FrontEndOptions {
   readonly model?: string;
   /** Values of free shape variables in the model's input types; default `{ batch: 1 }`. */
   readonly dims?: Readonly<Record<string, number>>;
+  /** 'train' elaborates the training form of layers (batchnorm batch statistics, dropout). */
+  readonly mode?: 'infer' | 'train';
 }
 
 export interface FrontEndResult {
@@ -71,7 +73,7 @@ export function compileSource(source: string, file: string, options: FrontEndOpt
   const blocking = parseDiags.length > 0 || resolved.length > 0;
   if (!model || blocking) return { ...empty, model, diagnostics: inSourceOrder(diagnostics) };
   try {
-    const graph = new Elaborator(layers, model).run(options.dims ?? { batch: 1 });
+    const graph = new Elaborator(layers, model, options.mode).run(options.dims ?? { batch: 1 });
     return { program, model, graph: diagnostics.length ? null : graph, train: trainConfigs.get(model.name.name) ?? null, diagnostics };
   } catch (e) {
     if (e instanceof DiagnosticError) return { ...empty, model, diagnostics: inSourceOrder([...diagnostics, ...e.diagnostics]) };

@@ -7,6 +7,7 @@ import { graphToMermaid } from '../../compiler/ir/formats/mermaid.js';
 import { printGraph } from '../../compiler/ir/print.js';
 import { positiveInt, UsageError } from '../io.js';
 import { loadModel } from '../load.js';
+import { loadTrainingModel } from '../training.js';
 
 const FORMATS = {
   text: printGraph,
@@ -23,10 +24,12 @@ export function registerIr(program: Command): void {
     .option('--batch <n>', 'value of the batch dimension', '1')
     .option('--model <name>', 'which model of the file (default: the trained one, else the last)')
     .option('--format <format>', 'text | mermaid | dot | json', 'text')
-    .action((file: string, opts: { batch: string; model?: string; format: string }) => {
+    .option('--train', 'print the train step: forward, loss, backward and optimizer update')
+    .action(async (file: string, opts: { batch: string; model?: string; format: string; train?: boolean }) => {
       const format = FORMATS[opts.format as keyof typeof FORMATS];
       if (!format) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(', ')}, got '${opts.format}'`);
-      const { graph } = loadModel(file, { batch: positiveInt(opts.batch, '--batch'), ...(opts.model ? { model: opts.model } : {}) });
+      const batch = positiveInt(opts.batch, '--batch');
+      const graph = opts.train ? (await loadTrainingModel(file, opts.model)).graphs.train(batch) : loadModel(file, { batch, ...(opts.model ? { model: opts.model } : {}) }).graph;
       process.stdout.write(format(graph));
     });
 }

@@ -38,6 +38,8 @@ function withLoss(forward: Graph, cfg: TrainStepConfig, name: string): GraphBuil
   if (!out) throw new LossError(`the loss reads output '${cfg.loss.output}', which ${forward.name} does not have`);
   const b = GraphBuilder.extend(forward, name);
   b.clearOutputs();
+  // The training forward pass's own state updates (batchnorm running statistics) stay outputs.
+  for (const o of forward.outputs) if (o.aliases !== undefined) b.output(o.name, o.value, o.aliases);
   const label = b.input(cfg.loss.label, labelType(cfg.loss.kind, b.typeOf(out.value)));
   let loss = emitLoss(b, cfg.loss.kind, out.value, label);
   if (cfg.l2 > 0) {

@@ -112,6 +112,10 @@ export class Config {
 export interface EmitContext {
   /** The span of the call or pipeline stage being elaborated. */
   readonly span: Span;
+  /** True when elaborating the training form of the model. */
+  readonly training: boolean;
+  /** Declares that one step replaces a non-trainable parameter with `next` (an aliased output). */
+  updateState(param: TensorVal, next: TensorVal): void;
   /** Emits one node (type-checked; a type error becomes a diagnostic at `span`). */
   op(op: OpName, inputs: readonly ValueId[], attrs?: Attrs, span?: Span): TensorVal;
   /** A parameter of the current instance, created on first use, shape-checked on later uses. */

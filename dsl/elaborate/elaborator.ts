@@ -66,9 +66,15 @@ export class Elaborator {
   private readonly layerStack: string[] = [];
   private readonly params = new Map<string, TensorVal>();
 
+  /** Non-trainable state a training forward pass replaces (batchnorm running statistics). */
+  private readonly stateUpdates: { name: string; next: TensorVal }[] = [];
+  private readonly paramNames = new Map<number, string>();
+
   constructor(
     readonly layers: ReadonlyMap<string, LayerDecl>,
     private readonly model: ModelDecl,
+    /** 'train' elaborates layers in their training form (batch statistics, dropout masks). */
+    private readonly mode: 'infer' | 'train' = 'infer',
   ) {
     this.builder = new GraphBuilder(model.name.name);
     this.emitter = new Emitter(this.builder);
@@ -101,6 +107,7 @@ export class Elaborator {
       }
       this.builder.output(out.name.name, v.val.id);
     });
+    for (const u of this.stateUpdates) this.builder.output(`next.${u.name}`, u.next.id, u.name);
     return this.builder.build();
   }
 
@@ -288,6 +295,7 @@ export class Elaborator {
       return existing;
     }
     const id = this.builder.param(full, type, init, trainable);
+    this.paramNames.set(id, full);
     const v: TensorVal = { kind: 'tensor', id, type };
     this.params.set(full, v);
     return v;
@@ -450,6 +458,13 @@ export class Elaborator {
     const em = this.emitter;
     return {
       span,
+      training: this.mode === 'train',
+      updateState: (param, next) => {
+        const name = this.paramNames.get(param.id);
+        if (name === undefined) throw new Error('internal: updateState on a value that is not a parameter');
+        if (this.stateUpdates.some((u) => u.name === name)) fail('E0402', span, { message: `state '${name}' is updated twice in one step` }, 'a layer with running statistics can be applied once per step');
+        this.stateUpdates.push({ name, next });
+      },
       op: (op, inputs, attrs = {}, at = span) => em.op(op, inputs, attrs, at),
       param: (local, shape, init, trainable = true) => this.param(local, this.checkedType('f32', shape, span), init, trainable, span),
       constant: (value, dtype, shape) => em.constant(value, dtype, shape, span),

@@ -119,6 +119,29 @@ model M(x: f32[batch, 3]) -> y: f32[batch, 6] { x |> Twice(2) }`);
     expectAllClose(out.get('y')!, want, TOL);
   });
 
+  it('batchnorm trains on batch statistics and declares running-statistic updates', () => {
+    const src = 'model M(x: f32[4, 2]) -> y: f32[4, 2] { x |> batchnorm(eps: 0.001, momentum: 0.9) }';
+    const r = compileSource(src, 'test.sinter', { mode: 'train' });
+    expect(r.diagnostics).toEqual([]);
+    const g = r.graph!;
+    expect(verifyGraph(g)).toEqual([]);
+    expect(g.outputs.map((o) => [o.name, o.aliases])).toEqual([['y', undefined], ['next.batchnorm_1.mean', 'batchnorm_1.mean'], ['next.batchnorm_1.var', 'batchnorm_1.var']]);
+    const { inputs, out } = run(g);
+    const x = Array.from(inputs.get('x')!.data);
+    for (let ch = 0; ch < 2; ch++) {
+      const col = [0, 1, 2, 3].map((r) => x[r * 2 + ch]!);
+      const mean = col.reduce((a, b) => a + b, 0) / 4;
+      const variance = col.reduce((a, b) => a + (b - mean) ** 2, 0) / 4;
+      const y = [0, 1, 2, 3].map((r) => out.get('y')!.data[r * 2 + ch]!);
+      expectAllClose(y, col.map((v) => (v - mean) / Math.sqrt(variance + 0.001)), { rtol: 1e-4, atol: 1e-5 });
+      // Running statistics start at mean 0, var 1: next = 0.9·running + 0.1·batch.
+      expect(out.get('next.batchnorm_1.mean')!.data[ch]).toBeCloseTo(0.1 * mean, 6);
+      expect(out.get('next.batchnorm_1.var')!.data[ch]).toBeCloseTo(0.9 + 0.1 * variance, 6);
+    }
+    const infer = compile(src);
+    expect(infer.outputs.map((o) => o.name)).toEqual(['y']);
+  });
+
   it('names a model output after the declaration and checks its type', () => {
     const r = compileSource('model M(x: f32[batch, 4]) -> y: f32[batch, 5] { x |> dense(3) }', 'test.sinter', { dims: { batch: 2 } });
     expect(r.diagnostics.map((d) => d.code)).toEqual(['E0407']);

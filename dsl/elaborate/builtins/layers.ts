@@ -166,12 +166,15 @@ const layernorm: BuiltinDef = {
 };
 
 /**
- * batchnorm (inference form): (x − mean) / √(var + eps) · gamma + beta over the channel axis
- * (axis 1, so [n, c, h, w] and [n, c]); mean and var are non-trainable state.
+ * batchnorm over the channel axis (axis 1: [n, c, h, w] and [n, c]). Inference:
+ * (x − mean) / √(var + eps) · gamma + beta with the running statistics (non-trainable state).
+ * Training: the batch's mean and (biased) variance over every axis but 1 normalize instead,
+ * and the step replaces the running statistics with momentum·running + (1 − momentum)·batch
+ * (Keras's convention).
  */
 const batchnorm: BuiltinDef = {
   name: 'batchnorm',
-  doc: 'batchnorm(eps: 1e-3, momentum: 0.99): normalizes each channel (axis 1) with running statistics',
+  doc: 'batchnorm(eps: 1e-3, momentum: 0.99): normalizes each channel (axis 1); batch statistics in training, running ones otherwise',
   config: [
     { name: 'eps', kind: 'number', default: num(1e-3), min: 0 },
     { name: 'momentum', kind: 'number', default: num(0.99), min: 0 },
@@ -185,12 +188,26 @@ const batchnorm: BuiltinDef = {
     const c = shape[1]!;
     const gamma = ctx.param('gamma', [c], makeInitializer('ones', {}, [c]));
     const beta = ctx.param('beta', [c], makeInitializer('zeros', {}, [c]));
-    const mean = ctx.param('mean', [c], makeInitializer('zeros', {}, [c]), false);
-    const variance = ctx.param('var', [c], makeInitializer('ones', {}, [c]), false);
+    const runningMean = ctx.param('mean', [c], makeInitializer('zeros', {}, [c]), false);
+    const runningVar = ctx.param('var', [c], makeInitializer('ones', {}, [c]), false);
+    const perChannel = (v: TensorVal) => ctx.op('broadcast', [v.id], { shape: [...shape], dims: [1] });
+    let mean = runningMean;
+    let variance = runningVar;
+    if (ctx.training) {
+      const axes = shape.map((_, i) => i).filter((i) => i !== 1);
+      mean = ctx.op('mean', [xv.id], { axes, keepdims: false });
+      const centered = ctx.op('sub', [xv.id, perChannel(mean).id]);
+      variance = ctx.op('mean', [ctx.op('mul', [centered.id, centered.id]).id], { axes, keepdims: false });
+      const m = cfg.number('momentum');
+      const blend = (running: TensorVal, batch: TensorVal) =>
+        ctx.op('add', [ctx.op('mul', [ctx.constant(m, 'f32', [c]).id, running.id]).id, ctx.op('mul', [ctx.constant(1 - m, 'f32', [c]).id, batch.id]).id]);
+      ctx.updateState(runningMean, blend(runningMean, mean));
+      ctx.updateState(runningVar, blend(runningVar, variance));
+    }
     const eps = ctx.constant(cfg.number('eps'), 'f32', [c]);
     const scale = ctx.op('mul', [gamma.id, ctx.op('rsqrt', [ctx.op('add', [variance.id, eps.id]).id]).id]);
     const shift = ctx.op('sub', [beta.id, ctx.op('mul', [mean.id, scale.id]).id]);
-    const scaled = ctx.op('mul', [xv.id, ctx.op('broadcast', [scale.id], { shape: [...shape], dims: [1] }).id]);
+    const scaled = ctx.op('mul', [xv.id, perChannel(scale).id]);
     return addBias(ctx, scaled, shift, 1);
   },
 };
