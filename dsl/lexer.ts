@@ -254,16 +254,18 @@ export function matchBrackets(tokens: readonly IToken[]): Map<number, number> {
   return match;
 }
 
+const ITEM_KEYWORDS = new Set<TokenType>([Layer, Model, Train]);
 // Tokens that can only begin a statement or end a block: a line starting with one never continues the line before.
 const STARTS_STATEMENT = new Set<TokenType>([Param, For, Return, Layer, Model, Train, RBrace]);
 
 /**
  * The layout pass: which newlines separate statements. A newline is dropped inside a closed
- * ( ) or [ ], outside every { } (items need no separators), after another separator, before a
- * line starting with '|>', and after a token that cannot end a statement. That last rule has
+ * ( ) or [ ], outside every { } and before an item keyword or the end of the file (items need
+ * no separators), after another separator, before a line starting with '|>', and after a token
+ * that cannot end a statement. That last rule has
  * one exception, which changes no valid program: a line that can only start a statement (a
  * keyword, '}', or `name =`) is not glued to the line before, so `y = x +` followed by
- * `return y` reports the missing operand on its own line. Likewise a bracket that is never
+ * `return y` reports the missing operand on its own line. Likewise a ( or [ that is never
  * closed swallows no newline, so the error stays on the line that has it.
  */
 export function layoutNewlines(tokens: readonly IToken[]): IToken[] {
@@ -279,8 +281,9 @@ export function layoutNewlines(tokens: readonly IToken[]): IToken[] {
   tokens.forEach((t, i) => {
     const type = t.tokenType;
     if (type !== Newline) {
-      // A bracket that is never closed does not change how the lines after it are read.
-      if (OPENERS.has(type) && match.get(i) !== -1) {
+      // A ( or [ that is never closed does not change how the lines after it are read; a { that
+      // is never closed still holds statements.
+      if (type === LBrace || (OPENERS.has(type) && match.get(i) !== -1)) {
         open.push({ closer: CLOSER_OF.get(type)!, swallows: type !== LBrace });
       } else if (CLOSERS.has(type)) {
         const at = open.findLastIndex((o) => o.closer === type);
@@ -295,9 +298,11 @@ export function layoutNewlines(tokens: readonly IToken[]): IToken[] {
     const startsStatement =
       next !== undefined &&
       (STARTS_STATEMENT.has(next.tokenType) || (next.tokenType === Identifier || next.tokenType === In) && tokens[j + 1]?.tokenType === Equals);
-    const continues = prev !== undefined && CONTINUES.has(prev.tokenType) && !unclosed.has(prev) && !startsStatement;
+    const continues = prev !== undefined && CONTINUES.has(prev.tokenType) && (prev.tokenType === LBrace || (!unclosed.has(prev) && !startsStatement));
     const dropped =
       open.length === 0 ||
+      next === undefined ||
+      ITEM_KEYWORDS.has(next.tokenType) ||
       open[open.length - 1]!.swallows ||
       prev === undefined ||
       prev.tokenType === Newline ||

@@ -53,15 +53,51 @@ export function parseProgram(source: string, file: string): ParseResult {
   const syntax = syntaxDiagnostics(parser.errors, tokens, lines).filter((d) => !(d.span.start.offset > (badLines.get(d.span.start.line) ?? Infinity)));
 
   const diagnostics = [...lexed.diagnostics, ...syntax];
-  const offsets = diagnostics.map((d) => d.span.start.offset).sort((a, b) => a - b);
   const items: Item[] = [];
-  for (const itemNode of cst.children['item'] ?? []) {
-    if (isToken(itemNode) || hasRecovery(itemNode) || hasDiagnosticInside(offsets, itemNode)) continue;
+  for (const itemNode of keptItems(cst, parser.errors, diagnostics, source.length)) {
     const built = toItem(itemNode, lines);
     diagnostics.push(...built.diagnostics);
     if (built.diagnostics.length === 0) items.push(built.item);
   }
   return { program: { file, items }, diagnostics: capDiagnostics(diagnostics) };
+}
+
+/**
+ * The items that parsed cleanly. Every recovery chevrotain makes inside an item records an
+ * error whose token lies after the item's first token and no later than the next item's first
+ * token (a '}' inserted at the end of an item is reported at the next item's keyword), so an
+ * item is dropped when such an error, or any diagnostic, falls in that stretch.
+ */
+function keptItems(cst: CstNode, errors: readonly IRecognitionException[], diagnostics: readonly Diagnostic[], end: number): CstNode[] {
+  const nodes = (cst.children['item'] ?? []).filter((n): n is CstNode => !isToken(n));
+  const starts = nodes.map((n) => n.location?.startOffset ?? NaN);
+  // Errors in the program rule itself (stray text between items) belong to no item.
+  const inItems = errors.filter((e) => e.context.ruleStack.length > 1).map((e) => (isEof(e.token) ? end : e.token.startOffset));
+  const syntaxAt = sorted(inItems);
+  const anyAt = sorted(diagnostics.map((d) => d.span.start.offset));
+  return nodes.filter((n, i) => {
+    const start = starts[i]!;
+    const itemEnd = n.location?.endOffset;
+    if (Number.isNaN(start) || itemEnd === undefined || Number.isNaN(itemEnd)) return false;
+    const next = starts[i + 1] ?? Infinity;
+    return !anyIn(syntaxAt, start, Number.isNaN(next) ? Infinity : next) && !anyIn(anyAt, start, itemEnd);
+  });
+}
+
+function sorted(xs: number[]): number[] {
+  return xs.sort((a, b) => a - b);
+}
+
+/** Whether the sorted `xs` holds a value in (lo, hi]. */
+function anyIn(xs: readonly number[], lo: number, hi: number): boolean {
+  let a = 0;
+  let b = xs.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (xs[mid]! <= lo) a = mid + 1;
+    else b = mid;
+  }
+  return a < xs.length && xs[a]! <= hi;
 }
 
 function utf8Length(s: string): number {
@@ -97,34 +133,6 @@ function isToken(e: CstElement): e is IToken {
   return 'image' in e;
 }
 
-/** Whether chevrotain re-synced or inserted a token anywhere in this subtree. */
-function hasRecovery(n: CstNode): boolean {
-  if (n.recoveredNode === true) return true;
-  for (const key in n.children) {
-    for (const c of n.children[key]!) {
-      if (isToken(c) ? c.isInsertedInRecovery === true : hasRecovery(c)) return true;
-    }
-  }
-  return false;
-}
-
-/**
- * Whether a diagnostic starts inside the item, after its first token (an error reported at the
- * item's keyword belongs to what came before). `offsets` is sorted.
- */
-function hasDiagnosticInside(offsets: readonly number[], n: CstNode): boolean {
-  const loc = n.location;
-  if (loc === undefined || loc.endOffset === undefined || Number.isNaN(loc.endOffset)) return true;
-  let lo = 0;
-  let hi = offsets.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (offsets[mid]! <= loc.startOffset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < offsets.length && offsets[lo]! <= loc.endOffset;
-}
-
 function capDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   const sorted = [...ds].sort((a, b) => a.span.start.offset - b.span.start.offset);
   if (sorted.length <= MAX_DIAGNOSTICS) return sorted;
@@ -149,6 +157,7 @@ const SEGMENT_ENDS = new Set<TokenType>([Newline, Semicolon, LBrace, RBrace, Lay
  * produce echoes, not news.
  */
 function syntaxDiagnostics(errors: readonly IRecognitionException[], tokens: readonly IToken[], lines: LineMap): Diagnostic[] {
+  if (errors.length === 0) return [];
   const index = new Map(tokens.map((t, i) => [t, i]));
   const segment: number[] = [];
   let current = 0;
@@ -227,12 +236,13 @@ const RULE_EXPECTS: Readonly<Record<string, string>> = {
 /** Builds chevrotain's error messages in Sinter's words; it sees the token stream being parsed. */
 class SyntaxMessages implements IParserErrorMessageProvider {
   private tokens: readonly IToken[] = [];
-  private index = new Map<IToken, number>();
+  /** Built on the first error of a parse: most parses have none. */
+  private index: Map<IToken, number> | null = null;
   private lines: LineMap | null = null;
 
   reset(tokens: readonly IToken[], lines: LineMap): void {
     this.tokens = tokens;
-    this.index = new Map(tokens.map((t, i) => [t, i]));
+    this.index = null;
     this.lines = lines;
   }
 
@@ -240,8 +250,9 @@ class SyntaxMessages implements IParserErrorMessageProvider {
     const found = foundName(o.actual);
     if (o.ruleName === 'program' && o.expected === EOF) return `expected ${RULE_EXPECTS['program']}, found ${found}`;
     if (o.ruleName === 'typeExpr' && o.expected === LBracket) return `expected ${RULE_EXPECTS['typeExpr']}, found ${found}`;
-    // Where a body expects '}', a token that is not the end of the file more likely starts a statement too early.
-    if ((o.ruleName === 'block' || o.ruleName === 'trainDecl') && o.expected === RBrace && !isEof(o.actual)) {
+    // Where a body expects '}', a token that is not the end of the file or the next item more likely starts a statement too early.
+    const startsItem = o.actual.tokenType === Layer || o.actual.tokenType === Model || o.actual.tokenType === Train;
+    if ((o.ruleName === 'block' || o.ruleName === 'trainDecl') && o.expected === RBrace && !isEof(o.actual) && !startsItem) {
       return `expected a new line or ';' after the ${o.ruleName === 'block' ? 'statement' : 'setting'}, found ${found}`;
     }
     const opener = CLOSER_OPENER.get(o.expected);
@@ -287,6 +298,7 @@ class SyntaxMessages implements IParserErrorMessageProvider {
 
   /** The innermost bracket of type `opener` still open before `at`, described with its position. */
   private unclosedOpener(at: IToken, opener: TokenType): string | null {
+    this.index ??= new Map(this.tokens.map((t, i) => [t, i]));
     let i = this.index.get(at) ?? this.tokens.length;
     let depth = 0;
     while (--i >= 0) {

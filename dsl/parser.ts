@@ -34,8 +34,10 @@
 // Sep is a newline or ';'. Which newlines reach the parser is decided by the layout pass in
 // dsl/lexer.ts (none inside ( ) and [ ], none between items, none after an operator or before
 // a line that starts with '|>'), so the grammar stays LL(2). Keywords: layer model train param
-// for in return. Statement-level rules end at a Sep or '}', which is where chevrotain's
-// re-sync recovery resumes after a broken statement; items resume at the next item keyword.
+// for return, and 'in', which is a keyword only after a for loop's variable and a Name
+// elsewhere (`x: [n, in]`). Statement-level rules end at a Sep or '}', which is where
+// chevrotain's re-sync recovery resumes after a broken statement; items resume at the next
+// item keyword.
 
 import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import {

@@ -3,7 +3,7 @@
 // It only sees items that parsed without errors (dsl/parse.ts drops the others), so a missing
 // child here is a broken invariant, not a user error.
 
-import type { CstElement, CstNode, IToken } from 'chevrotain';
+import type { CstNode, IToken } from 'chevrotain';
 import type {
   Arg, BinaryOp, ConfigParam, Expr, ForStmt, Ident, IndexItem, Item, LayerDecl, ModelDecl, ParamStmt, ReturnStmt, Span,
   Stmt, TensorParam, TrainDecl, TrainField, TypeExpr,
@@ -26,16 +26,16 @@ export function toItem(node: CstNode, lines: LineMap): ItemResult {
   return { item: v.item(node), diagnostics: v.diagnostics };
 }
 
-function isToken(e: CstElement): e is IToken {
-  return 'image' in e;
+const NONE: readonly never[] = [];
+
+// In this grammar a child key holds only sub-rule nodes (rule names and labels of SUBRULE) or
+// only tokens (token names and labels of CONSUME), so the two accessors need not filter.
+function nodes(n: CstNode, key: string): readonly CstNode[] {
+  return (n.children[key] as CstNode[] | undefined) ?? NONE;
 }
 
-function nodes(n: CstNode, key: string): CstNode[] {
-  return (n.children[key] ?? []).filter((e): e is CstNode => !isToken(e));
-}
-
-function tokens(n: CstNode, key: string): IToken[] {
-  return (n.children[key] ?? []).filter(isToken);
+function tokens(n: CstNode, key: string): readonly IToken[] {
+  return (n.children[key] as IToken[] | undefined) ?? NONE;
 }
 
 function node(n: CstNode, key: string): CstNode {
@@ -146,8 +146,9 @@ class AstVisitor {
   }
 
   private statement(n: CstNode): Stmt {
-    const [inner] = Object.values(n.children).flat();
-    if (inner === undefined || isToken(inner)) throw new Error('internal: a statement CST node has no sub-rule');
+    let inner: CstNode | undefined;
+    for (const key in n.children) inner = nodes(n, key)[0];
+    if (inner === undefined) throw new Error('internal: a statement CST node has no sub-rule');
     const span = this.span(inner);
     switch (inner.name) {
       case 'paramStmt':
@@ -239,7 +240,7 @@ class AstVisitor {
     const operandNode = node(n, 'operand');
     const end = this.span(operandNode);
     let e = this.postfix(operandNode);
-    for (const minus of tokens(n, 'operators').reverse()) {
+    for (const minus of [...tokens(n, 'operators')].reverse()) {
       e = this.note({ kind: 'unary', op: '-', operand: e, span: this.join(this.lines.token(minus), end) }, [e]);
     }
     return e;
