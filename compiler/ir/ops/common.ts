@@ -1,7 +1,9 @@
-// Small helpers shared by the op families' type rules.
+// Small helpers shared by the op families' type rules and gradient rules.
 
+import type { ValueId } from '../graph.js';
 import type { DType, Shape, TensorType } from '../types.js';
 import { checkedNumel, formatType, shapesEqual, MAX_RANK } from '../types.js';
+import type { LazyGrad, VjpContext, VjpFn } from './op.js';
 import { OpTypeError } from './op.js';
 
 export function fail(message: string): never {
@@ -46,4 +48,32 @@ export function expectPerm(perm: readonly number[], rank: number): void {
   if (perm.length !== rank) fail(`perm must have ${rank} entries for rank ${rank}, got [${perm.join(', ')}]`);
   const seen = new Set(perm);
   if (seen.size !== rank || perm.some((p) => p < 0 || p >= rank)) fail(`perm [${perm.join(', ')}] is not a permutation of 0..${rank - 1}`);
+}
+
+/** An f32 tensor of `shape` filled with `value`, emitted as a constant node. */
+export function fill(ctx: VjpContext, value: number, shape: Shape): ValueId {
+  return ctx.op('constant', [], { value, dtype: 'f32', shape: [...shape] });
+}
+
+/** f32 zeros of the type of `like`. */
+export function zerosLike(ctx: VjpContext, like: ValueId): ValueId {
+  return fill(ctx, 0, ctx.typeOf(like).shape);
+}
+
+/** A value emitted at most once, on first use, so two inputs' cotangents can share a mask. */
+export function shared(make: () => ValueId): () => ValueId {
+  let v: ValueId | null = null;
+  return () => (v ??= make());
+}
+
+/** The VJP of an op through which no gradient flows to any input (integer or bool results). */
+export const noGradient: VjpFn = (_ctx, inputs) => inputs.map((): LazyGrad | null => null);
+
+/**
+ * Spreads `v`, of the shape `shape` has after reducing `axes` (kept as 1s when `keepdims`),
+ * back over `shape`: the adjoint of summing over those axes.
+ */
+export function unreduce(ctx: VjpContext, v: ValueId, shape: Shape, axes: readonly number[], keepdims: boolean): ValueId {
+  const dims = shape.map((_, i) => i).filter((i) => keepdims || !axes.includes(i));
+  return ctx.op('broadcast', [v], { shape: [...shape], dims });
 }

@@ -3,10 +3,10 @@
 // The reference ops are written as plain loops over multi-indices; these helpers keep the
 // odometer and stride bookkeeping in one place so each op reads as its definition.
 
-import type { Tensor, TensorData } from '../tensor.js';
-import { allocData } from '../tensor.js';
 import type { Shape, TensorType } from '../types.js';
 import { numel } from '../types.js';
+import type { Precision, RefData, RefTensor } from './op.js';
+import { allocRef } from './op.js';
 
 /**
  * Calls `f(index, flat)` for every multi-index of `shape` in row-major order. The index
@@ -30,8 +30,8 @@ export function forEachIndex(shape: Shape, f: (index: readonly number[], flat: n
  * A new tensor of type `out` whose element at multi-index i is
  * `src[offset + Σ_k i[k] · strides[k]]`: transpose, broadcast (stride 0) and slice are all this.
  */
-export function stridedRead(src: TensorData, out: TensorType, strides: readonly number[], offset: number): Tensor {
-  const data = allocData(out.dtype, numel(out.shape));
+export function stridedRead(src: RefData, out: TensorType, strides: readonly number[], offset: number, precision: Precision): RefTensor {
+  const data = allocRef(out.dtype, numel(out.shape), precision);
   const rank = out.shape.length;
   const index = new Array<number>(rank).fill(0);
   let at = offset;
@@ -51,7 +51,7 @@ export function stridedRead(src: TensorData, out: TensorType, strides: readonly 
  * Writes every element of `src` (row-major over `srcShape`) into `dst` at
  * `offset + Σ_k i[k] · strides[k]`: pad and concat place their inputs this way.
  */
-export function stridedWrite(src: TensorData, srcShape: Shape, dst: TensorData, strides: readonly number[], offset: number): void {
+export function stridedWrite(src: RefData, srcShape: Shape, dst: RefData, strides: readonly number[], offset: number): void {
   forEachIndex(srcShape, (index, flat) => {
     let at = offset;
     for (let k = 0; k < index.length; k++) at += index[k]! * strides[k]!;
