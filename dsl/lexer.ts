@@ -13,6 +13,14 @@ export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_bre
 export const Semicolon = createToken({ name: 'Semicolon', pattern: ';', categories: [Sep] });
 const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t]+/, group: Lexer.SKIPPED });
 const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+// Some editors start UTF-8 files with a byte order mark; anywhere else U+FEFF is an unexpected character.
+const ByteOrderMark = createToken({
+  name: 'ByteOrderMark',
+  pattern: { exec: (text: string, offset: number) => (offset === 0 && text.charCodeAt(0) === 0xfeff ? execResult('\ufeff') : null) },
+  start_chars_hint: [0xfeff],
+  line_breaks: false,
+  group: Lexer.SKIPPED,
+});
 
 // A name that contains a non-ASCII letter: reported (E0001) and then parsed as an Identifier,
 // so one stray 'é' does not also cause a cascade of syntax errors.
@@ -73,7 +81,7 @@ const Unexpected = createToken({
 
 /** Every token type the parser sees (the order is the lexer's priority order). */
 export const allTokens: TokenType[] = [
-  WhiteSpace, Comment, Newline, Semicolon, Sep,
+  ByteOrderMark, WhiteSpace, Comment, Newline, Semicolon, Sep,
   Layer, Model, Train, Param, For, In, Return,
   Identifier, UnicodeWord, NumberLit, StringLit,
   Pipe, Arrow, DotDot, LParen, RParen, LBracket, RBracket, LBrace, RBrace,
@@ -256,17 +264,17 @@ export function matchBrackets(tokens: readonly IToken[]): Map<number, number> {
 
 const ITEM_KEYWORDS = new Set<TokenType>([Layer, Model, Train]);
 // Tokens that can only begin a statement or end a block: a line starting with one never continues the line before.
-const STARTS_STATEMENT = new Set<TokenType>([Param, For, Return, Layer, Model, Train, RBrace]);
+const STARTS_STATEMENT = new Set<TokenType>([Param, For, Return, RBrace]);
 
 /**
  * The layout pass: which newlines separate statements. A newline is dropped inside a closed
  * ( ) or [ ], outside every { } and before an item keyword or the end of the file (items need
  * no separators), after another separator, before a line starting with '|>', and after a token
- * that cannot end a statement. That last rule has
- * one exception, which changes no valid program: a line that can only start a statement (a
- * keyword, '}', or `name =`) is not glued to the line before, so `y = x +` followed by
- * `return y` reports the missing operand on its own line. Likewise a ( or [ that is never
- * closed swallows no newline, so the error stays on the line that has it.
+ * that cannot end a statement. That last rule has one exception, which changes no valid
+ * program: a line that can only start a statement (a keyword, '}', or `name =`) is not glued
+ * to the line before, so `y = x +` followed by `return y` reports the missing operand on its
+ * own line. Likewise a ( or [ that is never closed swallows no newline, so the error stays on
+ * the line that has it.
  */
 export function layoutNewlines(tokens: readonly IToken[]): IToken[] {
   const match = matchBrackets(tokens);
@@ -307,7 +315,7 @@ export function layoutNewlines(tokens: readonly IToken[]): IToken[] {
       prev === undefined ||
       prev.tokenType === Newline ||
       prev.tokenType === Semicolon ||
-      next?.tokenType === Pipe ||
+      next.tokenType === Pipe ||
       continues;
     if (!dropped) out.push(t);
   });

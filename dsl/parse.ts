@@ -1,7 +1,7 @@
 // The front end's entry: caps on untrusted input, lexing, parsing with recovery, readable syntax errors.
 
 import { EOF, type CstElement, type CstNode, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from 'chevrotain';
-import type { Item, Program, Span } from './ast.js';
+import type { Item, Pos, Program, Span } from './ast.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import {
   Arrow, At, Colon, Comma, DotDot, Equals, For, Identifier, In, Layer, LBrace, LBracket, LineMap, LParen, Minus, Model,
@@ -106,7 +106,7 @@ function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
     } else n += 3;
@@ -133,10 +133,11 @@ function isToken(e: CstElement): e is IToken {
   return 'image' in e;
 }
 
+/** Diagnostics in source order, at most MAX_DIAGNOSTICS of them and then E0009. */
 function capDiagnostics(ds: Diagnostic[]): Diagnostic[] {
-  const sorted = [...ds].sort((a, b) => a.span.start.offset - b.span.start.offset);
-  if (sorted.length <= MAX_DIAGNOSTICS) return sorted;
-  return [...sorted.slice(0, MAX_DIAGNOSTICS), diag('E0009', sorted[MAX_DIAGNOSTICS]!.span, { limit: MAX_DIAGNOSTICS })];
+  const ordered = [...ds].sort((a, b) => a.span.start.offset - b.span.start.offset);
+  if (ordered.length <= MAX_DIAGNOSTICS) return ordered;
+  return [...ordered.slice(0, MAX_DIAGNOSTICS), diag('E0009', ordered[MAX_DIAGNOSTICS]!.span, { limit: MAX_DIAGNOSTICS })];
 }
 
 // ---- Syntax errors ----------------------------------------------------------------------
@@ -222,6 +223,20 @@ const EXPR_CONTINUERS = new Set<TokenType>([Plus, Minus, Star, Slash, At, Pipe, 
 const CLOSER_OPENER = new Map<TokenType, TokenType>([[RParen, LParen], [RBracket, LBracket], [RBrace, LBrace]]);
 const EXPRESSION_RULES = new Set(['expression', 'additive', 'multiplicative', 'unary', 'postfix', 'primary', 'exprStmt', 'arg', 'indexItem']);
 
+// Each rule that consumes a closing bracket opened it too, so the rule names the bracket.
+const BRACKET_OF_RULE: Readonly<Record<string, string>> = {
+  callSuffix: 'call',
+  parenExpr: 'parenthesis',
+  configParams: 'parameter list',
+  tensorParams: 'parameter list',
+  modelOutputs: 'output list',
+  typeExpr: 'type',
+  indexSuffix: 'index',
+  listExpr: 'list',
+  block: 'block',
+  trainDecl: 'train block',
+};
+
 /** What a rule that could not choose an alternative was looking for. */
 const RULE_EXPECTS: Readonly<Record<string, string>> = {
   program: "'layer', 'model' or 'train'",
@@ -256,9 +271,10 @@ class SyntaxMessages implements IParserErrorMessageProvider {
       return `expected a new line or ';' after the ${o.ruleName === 'block' ? 'statement' : 'setting'}, found ${found}`;
     }
     const opener = CLOSER_OPENER.get(o.expected);
-    if (opener !== undefined) {
-      const open = this.unclosedOpener(o.actual, opener);
-      if (open !== null) return `expected ${expectedName(o.expected)} to close the ${open}, found ${found}`;
+    const kind = BRACKET_OF_RULE[o.ruleName];
+    if (opener !== undefined && kind !== undefined) {
+      const at = this.unclosedOpener(o.actual, opener);
+      if (at !== null) return `expected ${expectedName(o.expected)} to close the ${kind} opened at ${at.line}:${at.col}, found ${found}`;
     }
     const prev = o.previous;
     const after = prev !== undefined && !isEnd(prev) && prev.tokenType !== Semicolon ? ` after ${foundName(prev)}` : '';
@@ -296,8 +312,8 @@ class SyntaxMessages implements IParserErrorMessageProvider {
     return '';
   }
 
-  /** The innermost bracket of type `opener` still open before `at`, described with its position. */
-  private unclosedOpener(at: IToken, opener: TokenType): string | null {
+  /** The position of the innermost bracket of type `opener` still open before `at`. */
+  private unclosedOpener(at: IToken, opener: TokenType): Pos | null {
     this.index ??= new Map(this.tokens.map((t, i) => [t, i]));
     let i = this.index.get(at) ?? this.tokens.length;
     let depth = 0;
@@ -311,36 +327,9 @@ class SyntaxMessages implements IParserErrorMessageProvider {
       }
     }
     if (i < 0 || this.lines === null) return null;
-    const pos = this.lines.pos(this.tokens[i]!.startOffset);
-    return `${this.bracketKind(i)} opened at ${pos.line}:${pos.col}`;
+    return this.lines.pos(this.tokens[i]!.startOffset);
   }
 
-  private bracketKind(i: number): string {
-    const type = this.tokens[i]!.tokenType;
-    const prev = this.tokens[i - 1]?.tokenType;
-    const prev2 = this.tokens[i - 2]?.tokenType;
-    if (type === LBrace) return prev === Identifier && prev2 === Train ? 'train block' : 'block';
-    const afterValue = prev === Identifier || prev === RParen || prev === RBracket || prev === StringLit;
-    if (type === LParen) {
-      if ((prev === Identifier && (prev2 === Layer || prev2 === Model)) || (prev === RParen && this.isLayerHeader(i - 1))) return 'parameter list';
-      if (prev === Arrow) return 'output list';
-      return afterValue ? 'call' : 'parenthesis';
-    }
-    if (prev === Identifier && (prev2 === Colon || prev2 === Arrow)) return 'type';
-    if (prev === Colon || prev === Arrow) return 'type';
-    return afterValue ? 'index' : 'list';
-  }
-
-  /** Whether the ')' at `i` ends a layer's config parameter list. */
-  private isLayerHeader(i: number): boolean {
-    let depth = 0;
-    for (let j = i; j >= 0; j--) {
-      const t = this.tokens[j]!.tokenType;
-      if (t === RParen) depth++;
-      else if (t === LParen && --depth === 0) return this.tokens[j - 2]?.tokenType === Layer;
-    }
-    return false;
-  }
 }
 
 function startsExpression(paths: TokenType[][]): boolean {

@@ -95,6 +95,11 @@ describe('lexical errors', () => {
     expect(messages(model('y = x\r z'))).toEqual(['2:6 E0001 unexpected character U+000D']);
   });
 
+  it('skips a byte order mark at the start of the file, and only there', () => {
+    expect(codes('\ufeff' + model('y = x'))).toEqual([]);
+    expect(messages(model('y = \ufeffx'))).toEqual(['2:5 E0001 unexpected character U+FEFF']);
+  });
+
   it('reports a run of unexpected characters once', () => {
     const d = parseProgram(model('y = x $$$ z'), FILE).diagnostics;
     expect(d.map((x) => [x.code, x.span.start.col, x.span.end.col])).toEqual([['E0001', 7, 10]]);
