@@ -1,8 +1,8 @@
-// The diagnostics the expected-error harness checks. Today: the parser's. Point it at the whole front end when it exists.
+// The diagnostics the expected-error harness checks: the whole front end's (parse, names, elaboration, train blocks).
 
 import type { Diagnostic } from '../../dsl/diagnostics.js';
-import { parseProgram } from '../../dsl/parse.js';
+import { compileSource } from '../../dsl/frontend.js';
 
 export function collectDiagnostics(source: string, file: string): readonly Diagnostic[] {
-  return parseProgram(source, file).diagnostics;
+  return compileSource(source, file, { dims: { batch: 2 } }).diagnostics;
 }
