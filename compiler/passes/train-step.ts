@@ -78,8 +78,9 @@ function clipByGlobalNorm(b: GraphBuilder, grads: ValueId[], clip: number): Valu
 
 export function buildTrainStep(forward: Graph, cfg: TrainStepConfig): Graph {
   const lossGraph = withLoss(forward, cfg, `${forward.name}.train`).build();
-  const trainable = forward.params.filter((p) => p.trainable);
-  const { graph: withGrads, grads } = differentiate(lossGraph, STEP.loss, trainable.map((p) => p.name));
+  const { graph: withGrads, grads } = differentiate(lossGraph, STEP.loss, forward.params.filter((p) => p.trainable).map((p) => p.name));
+  // Value ids are per graph: take the parameters from the differentiated graph, not the forward one.
+  const trainable = withGrads.params.filter((p) => p.trainable);
   const b = GraphBuilder.extend(withGrads);
   const gradIds = trainable.map((p) => withGrads.outputs.find((o) => o.name === grads.get(p.name))!.value);
   const keep = lossGraph.outputs.map((o) => o.name);
