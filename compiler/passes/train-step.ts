@@ -83,10 +83,10 @@ export function buildTrainStep(forward: Graph, cfg: TrainStepConfig): Graph {
   const trainable = withGrads.params.filter((p) => p.trainable);
   const b = GraphBuilder.extend(withGrads);
   const gradIds = trainable.map((p) => withGrads.outputs.find((o) => o.name === grads.get(p.name))!.value);
-  const keep = lossGraph.outputs.map((o) => o.name);
-  const kept = withGrads.outputs.filter((o) => keep.includes(o.name));
+  const aliasOf = new Map(lossGraph.outputs.map((o) => [o.name, o.aliases]));
+  const kept = withGrads.outputs.filter((o) => aliasOf.has(o.name));
   b.clearOutputs();
-  for (const o of kept) b.output(o.name, o.value);
+  for (const o of kept) b.output(o.name, o.value, aliasOf.get(o.name));
   const scalars = { lr: b.input(STEP.lr, { dtype: 'f32', shape: [] }), step: b.input(STEP.step, { dtype: 'f32', shape: [] }) };
   const clipped = cfg.clip_norm > 0 ? clipByGlobalNorm(b, gradIds, cfg.clip_norm) : gradIds;
   trainable.forEach((p, i) => {
