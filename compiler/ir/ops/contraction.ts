@@ -77,11 +77,48 @@ function convGeometry(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvGeometry 
   };
 }
 
+/** Direct loops over the window; taps that fall in the zero padding are skipped. */
+function conv2dReference(x: RefTensor, w: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+  const [sh, sw] = intsAttr(attrs, 'stride') as [number, number];
+  const [pt, , pl] = intsAttr(attrs, 'padding') as [number, number, number, number];
+  const [dh, dw] = intsAttr(attrs, 'dilation') as [number, number];
+  const groups = intAttr(attrs, 'groups');
+  const [, c, h, wd] = x.type.shape as [number, number, number, number];
+  const [, cg, kh, kw] = w.type.shape as [number, number, number, number];
+  const [n, o, oh, ow] = out.shape as [number, number, number, number];
+  const perGroup = o / groups;
+  const data = allocRef('f32', n * o * oh * ow, precision);
+  let at = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const firstChannel = Math.floor(oc / perGroup) * cg;
+      for (let y = 0; y < oh; y++) {
+        for (let xo = 0; xo < ow; xo++) {
+          let acc = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            const plane = (b * c + firstChannel + ci) * h;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = y * sh - pt + ky * dh;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = xo * sw - pl + kx * dw;
+                if (ix < 0 || ix >= wd) continue;
+                acc += x.data[(plane + iy) * wd + ix]! * w.data[((oc * cg + ci) * kh + ky) * kw + kx]!;
+              }
+            }
+          }
+          data[at++] = acc;
+        }
+      }
+    }
+  }
+  return { type: out, data };
+}
+
 /**
  * Calls `tap(xAt, wAt, yAt)` with the flat offsets of every (input, weight, output) triple
- * a conv2d multiplies, output element by output element in row-major order and, within one,
- * in (channel, ky, kx) order; taps that fall in the zero padding are skipped. The forward
- * pass and both gradients are this one walk, accumulating into a different operand.
+ * conv2d multiplies, in the order conv2dReference visits them; taps that fall in the zero
+ * padding are skipped. Both gradients are this walk, accumulating into a different operand.
  */
 function forEachTap(g: ConvGeometry, tap: (xAt: number, wAt: number, yAt: number) => void): void {
   const [sh, sw] = g.stride as [number, number];
@@ -115,21 +152,13 @@ function forEachTap(g: ConvGeometry, tap: (xAt: number, wAt: number, yAt: number
   }
 }
 
-/** Which conv2d operand a reference computes from the other two. */
-type ConvResult = 'output' | 'input' | 'filter';
-
 /**
- * conv2d and its two gradients: each result element is a float64 sum of products of the
- * other two operands over the taps that touch it, rounded once. For the output the sum runs
- * in (channel, ky, kx) order; for the gradients, in the order of forEachTap.
+ * The two conv2d gradients: each result element is a float64 sum of products of the other
+ * two operands over the taps that touch it, in forEachTap's order, rounded once.
  */
-function convReference(which: ConvResult, a: RefTensor, b: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+function convGradReference(which: 'input' | 'filter', a: RefTensor, b: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
   const acc = new Float64Array(numel(out.shape));
-  if (which === 'output') {
-    forEachTap(convGeometry(a.type.shape, b.type.shape, out.shape, attrs), (xAt, wAt, yAt) => {
-      acc[yAt]! += a.data[xAt]! * b.data[wAt]!;
-    });
-  } else if (which === 'input') {
+  if (which === 'input') {
     forEachTap(convGeometry(out.shape, b.type.shape, a.type.shape, attrs), (xAt, wAt, yAt) => {
       acc[xAt]! += a.data[yAt]! * b.data[wAt]!;
     });
@@ -237,7 +266,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
     attrs: CONV_ATTRS,
     tolerance: 'reduction',
     infer: ([x, w], attrs: Attrs) => result('f32', convOutputShape(x!, w!, attrs, 'conv2d')),
-    evaluate: ([x, w], attrs, out, precision) => convReference('output', x!, w!, attrs, out, precision),
+    evaluate: ([x, w], attrs, out, precision) => conv2dReference(x!, w!, attrs, out, precision),
     vjp: (ctx, [x, w], _y, attrs, dy) => [
       () => ctx.op('conv2d_backward_input', [dy, w!], { ...attrs, input_shape: [...ctx.typeOf(x!).shape] }),
       () => ctx.op('conv2d_backward_filter', [x!, dy], { ...attrs, filter_shape: [...ctx.typeOf(w!).shape] }),
@@ -263,7 +292,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
       expectConvCotangent(dy!, x, w!, attrs, 'conv2d_backward_input');
       return x;
     },
-    evaluate: ([dy, w], attrs, out, precision) => convReference('input', dy!, w!, attrs, out, precision),
+    evaluate: ([dy, w], attrs, out, precision) => convGradReference('input', dy!, w!, attrs, out, precision),
     /** Linear in each operand: the cotangent g of the input maps back through conv2d itself. */
     vjp: (ctx, [dy, w], _y, attrs, g) => [
       () => ctx.op('conv2d', [g, w!], convAttrs(attrs)),
@@ -289,7 +318,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
       expectConvCotangent(dy!, x!, w, attrs, 'conv2d_backward_filter');
       return w;
     },
-    evaluate: ([x, dy], attrs, out, precision) => convReference('filter', x!, dy!, attrs, out, precision),
+    evaluate: ([x, dy], attrs, out, precision) => convGradReference('filter', x!, dy!, attrs, out, precision),
     vjp: (ctx, [x, dy], _y, attrs, g) => [
       () => ctx.op('conv2d_backward_input', [dy!, g], { ...convAttrs(attrs), input_shape: [...ctx.typeOf(x!).shape] }),
       () => ctx.op('conv2d', [x!, g], convAttrs(attrs)),
