@@ -1,0 +1,100 @@
+// `sinter train` and `sinter eval` end to end on a tiny MNIST-format directory: progress, logs, checkpoints, errors.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rngFor } from '../../compiler/ir/random.js';
+
+function sinter(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['cli/sinter.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function idx(shape: number[], values: Uint8Array): Buffer {
+  const head = Buffer.alloc(4 + 4 * shape.length);
+  head.set([0, 0, 0x08, shape.length]);
+  shape.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return gzipSync(Buffer.concat([head, values]));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sinter-train-'));
+const data = join(dir, 'data');
+
+beforeAll(() => {
+  mkdirSync(data);
+  const rng = rngFor(1, 'tiny-data');
+  const write = (prefix: string, n: number) => {
+    const labels = Uint8Array.from({ length: n }, () => rng.nextInt(10));
+    // Each class lights a different band of rows, plus noise: learnable in a few steps.
+    const images = new Uint8Array(n * 784);
+    labels.forEach((c, i) => {
+      for (let p = 0; p < 784; p++) images[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === c ? 200 + rng.nextInt(56) : rng.nextInt(60);
+    });
+    writeFileSync(join(data, `${prefix}-images-idx3-ubyte.gz`), idx([n, 28, 28], images));
+    writeFileSync(join(data, `${prefix}-labels-idx1-ubyte.gz`), idx([n], labels));
+  };
+  write('train', 96);
+  write('t10k', 40);
+});
+
+describe('sinter train / eval', () => {
+  it('trains with one progress line per epoch off a TTY, logs JSON lines, saves, and eval agrees', () => {
+    const ckpt = join(dir, 'mlp.safetensors');
+    const log = join(dir, 'run.jsonl');
+    const r = sinter('train', 'examples/mlp.sinter', '--data', data, '--epochs', '2', '--batch', '32', '--save', ckpt, '--log', log, '--log-every', '2');
+    expect(r.stderr).toMatch(/^training Mlp on .*: 96 examples, batch 32, 2 epochs, backend ref\n/);
+    expect(r.stderr.match(/^epoch \d\/2 .* train loss \S+ acc \S+ {2}test loss \S+ acc \S+$/gm)).toHaveLength(2);
+    expect(r.status).toBe(0);
+    const testLine = /test loss (\S+) {2}test accuracy (\S+)/.exec(r.stdout)!;
+    const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((x) => x['kind'] === 'step').map((x) => x['step'])).toEqual([2, 4, 6]);
+    for (const rec of records) for (const key of ['step', 'epoch', 'time']) expect(rec).toHaveProperty(key);
+    expect(records.filter((x) => x['kind'] === 'step').every((x) => typeof x['loss'] === 'number' && typeof x['lr'] === 'number' && typeof x['samples_per_s'] === 'number')).toBe(true);
+    const e = sinter('eval', 'examples/mlp.sinter', '--load', ckpt, '--data', data, '--batch', '32');
+    expect(e.status).toBe(0);
+    expect(e.stdout).toContain(`test loss ${testLine[1]}  test accuracy ${testLine[2]}`);
+  });
+
+  it('rejects corrupt, truncated and mismatched checkpoints with the file named', () => {
+    const ckpt = join(dir, 'ok.safetensors');
+    expect(sinter('train', 'examples/mlp.sinter', '--data', data, '--epochs', '1', '--batch', '48', '--save', ckpt).status).toBe(0);
+    const bytes = readFileSync(ckpt);
+    const truncated = join(dir, 'truncated.safetensors');
+    writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
+    let r = sinter('eval', 'examples/mlp.sinter', '--load', truncated, '--data', data);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${truncated}: not a valid checkpoint`);
+    const garbage = join(dir, 'garbage.safetensors');
+    writeFileSync(garbage, 'not a checkpoint at all');
+    expect(sinter('eval', 'examples/mlp.sinter', '--load', garbage, '--data', data).stderr).toContain(`${garbage}: not a valid checkpoint`);
+    r = sinter('eval', 'examples/residual_mlp.sinter', '--load', ckpt, '--data', data);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('saved from a different model');
+    r = sinter('train', 'examples/mlp.sinter', '--data', data, '--epochs', '2', '--batch', '32', '--resume', ckpt);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('saved with batch 48, but this run uses 32');
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('reports missing data and models without a train block as user errors', () => {
+    let r = sinter('train', 'examples/mlp.sinter', '--data', join(dir, 'nowhere'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('does not exist');
+    const noTrain = join(dir, 'plain.sinter');
+    writeFileSync(noTrain, 'model P(x: f32[batch, 1, 28, 28]) -> y: f32[batch, 10] { x |> flatten |> dense(10) }\n');
+    r = sinter('train', noTrain, '--data', data);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("model 'P' has no train block");
+  });
+
+  it('prints the train step graph with sinter ir --train', () => {
+    const r = sinter('ir', 'examples/mlp.sinter', '--train', '--batch', '8');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('next.dense_1.w: f32[784,128] aliases %dense_1.w');
+    expect(r.stdout).toContain('%label: i32[8]');
+    expect(r.stdout).toMatch(/= conv2d|= matmul/);
+  });
+});
