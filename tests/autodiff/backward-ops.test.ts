@@ -16,6 +16,7 @@ import { numel, stridesOf } from '../../compiler/ir/types.js';
 import { differentiate } from '../../compiler/passes/autodiff.js';
 import { expectAllClose } from '../helpers/allclose.js';
 import { FD_TOLERANCE, centralDifference, f64Tensor, oneOpGraph } from './gradcheck.js';
+import { BACKWARD_HAND_CASES } from './backward-hand-cases.js';
 import type { ConvDraw } from './op-cases.js';
 import { convArb, poolArb } from './op-cases.js';
 
@@ -101,6 +102,19 @@ function convFilterGradByGather(g: ConvDraw, x: RefTensor, dy: RefTensor): numbe
         }
   return out;
 }
+
+describe('hand-computed cases of the backward ops', () => {
+  for (const [op, cases] of Object.entries(BACKWARD_HAND_CASES)) {
+    for (const c of cases) {
+      it(`${op}: ${c.name}`, () => {
+        const type = inferType(op as OpName, c.inputs.map((t) => t.type), c.attrs);
+        const got = OPS[op as OpName].reference(c.inputs, c.attrs, type);
+        expect(got.type).toEqual(c.want.type);
+        expect(Array.from(got.data)).toEqual(Array.from(c.want.data));
+      });
+    }
+  }
+});
 
 describe('conv2d_backward_input and conv2d_backward_filter', () => {
   it('match loops that gather into each result element', () => {
