@@ -81,8 +81,14 @@ export function lastUses(graph: Graph): Map<ValueId, number> {
   return last;
 }
 
+/**
+ * Runs `graph` on `feeds` and returns its outputs by name. By default every f32 value is a
+ * Float32Array; with `float64: true` f32 feeds may be Float32Array or Float64Array and every
+ * f32 value, outputs included, is a Float64Array.
+ */
 export function interpret(graph: Graph, feeds: Feeds, options?: InterpretOptions & { readonly float64?: false }): InterpretResult;
 export function interpret(graph: Graph, feeds: RefFeeds, options: InterpretOptions & { readonly float64: true }): InterpretResult<RefTensor>;
+export function interpret(graph: Graph, feeds: RefFeeds, options: InterpretOptions): InterpretResult<RefTensor>;
 export function interpret(graph: Graph, feeds: RefFeeds, options: InterpretOptions = {}): InterpretResult<RefTensor> {
   const keepAll = options.keepAll ?? false;
   const precision: Precision = options.float64 ? 'float64' : 'float32';
