@@ -8,6 +8,7 @@ import type { OpName } from '../../compiler/ir/ops/registry.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import { tensorFrom } from '../../compiler/ir/tensor.js';
 import type { Shape } from '../../compiler/ir/types.js';
+import { BACKWARD_HAND_CASES } from '../autodiff/backward-hand-cases.js';
 
 export interface HandCase {
   readonly name: string;
@@ -284,4 +285,5 @@ export const HAND_CASES = {
   ...MOVEMENT_CASES,
   ...CONTRACTION_CASES,
   ...NN_CASES,
+  ...BACKWARD_HAND_CASES,
 } satisfies { readonly [K in OpName]: readonly HandCase[] };
