@@ -9,6 +9,7 @@ import type { Tensor } from '../compiler/ir/tensor.js';
 import { formatType, typesEqual } from '../compiler/ir/types.js';
 import { buildEvalStep, buildTrainStep, STEP } from '../compiler/passes/train-step.js';
 import { renderDiagnostics } from '../dsl/diagnostics.js';
+import { RANDOM_KEY_INPUT } from '../dsl/elaborate/elaborator.js';
 import { compileSource } from '../dsl/frontend.js';
 import type { TrainConfig } from '../dsl/train-block.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../runtime/checkpoint/safetensors.js';
@@ -94,6 +95,7 @@ export async function loadTrainingModel(file: string, model: string | undefined)
     step: STEP.step,
     loss: STEP.loss,
     correct: evalGraphs(1).outputs.some((o) => o.name === STEP.correct) ? STEP.correct : null,
+    randomKey: RANDOM_KEY_INPUT,
   };
   return {
     config: cfg,

@@ -24,6 +24,17 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/**
+ * Counter-based uniform in [0, 1) for element `index` of draw `salt` under `key`: no state,
+ * so any element can be computed alone, in any order, on any backend with 32-bit integer
+ * arithmetic. 24 random bits, exactly representable in f32.
+ */
+export function counterUniform(key: number, salt: number, index: number): number {
+  let h = fmix32((Math.imul(key, 0x9e3779b1) ^ fmix32((salt + 0x85ebca77) >>> 0)) >>> 0);
+  h = fmix32((h ^ Math.imul(index, 0xc2b2ae3d)) >>> 0);
+  return (h >>> 8) / 2 ** 24;
+}
+
 /** MurmurHash3 (x86, 32-bit) over a list of 32-bit words, from a starting value. */
 function murmurWords(words: readonly number[], start: number): number {
   let h = start >>> 0;

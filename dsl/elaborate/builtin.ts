@@ -116,6 +116,11 @@ export interface EmitContext {
   readonly training: boolean;
   /** Declares that one step replaces a non-trainable parameter with `next` (an aliased output). */
   updateState(param: TensorVal, next: TensorVal): void;
+  /**
+   * Uniform [0, 1) noise of a shape for this training step: `random_uniform` of the graph's
+   * per-step key input (created on first use), with a salt unique to each call.
+   */
+  noise(shape: Shape): TensorVal;
   /** Emits one node (type-checked; a type error becomes a diagnostic at `span`). */
   op(op: OpName, inputs: readonly ValueId[], attrs?: Attrs, span?: Span): TensorVal;
   /** A parameter of the current instance, created on first use, shape-checked on later uses. */

@@ -18,6 +18,9 @@ import { Scope } from './scope.js';
 import type { CallableVal, Instance, Located, TensorVal, Val } from './values.js';
 import { callableName, describeVal } from './values.js';
 
+/** The i32 scalar input a training graph reads its per-step randomness from (dropout masks). */
+export const RANDOM_KEY_INPUT = 'random_key';
+
 /** Most iterations one `for` loop may unroll to. */
 export const MAX_UNROLL = 10_000;
 /** Deepest nesting of layer applications. */
@@ -69,6 +72,9 @@ export class Elaborator {
   /** Non-trainable state a training forward pass replaces (batchnorm running statistics). */
   private readonly stateUpdates: { name: string; next: TensorVal }[] = [];
   private readonly paramNames = new Map<number, string>();
+  /** The per-step random key input (training form only), and how many draws use it. */
+  private randomKey: TensorVal | null = null;
+  private draws = 0;
 
   constructor(
     readonly layers: ReadonlyMap<string, LayerDecl>,
@@ -464,6 +470,13 @@ export class Elaborator {
         if (name === undefined) throw new Error('internal: updateState on a value that is not a parameter');
         if (this.stateUpdates.some((u) => u.name === name)) fail('E0402', span, { message: `state '${name}' is updated twice in one step` }, 'a layer with running statistics can be applied once per step');
         this.stateUpdates.push({ name, next });
+      },
+      noise: (shape) => {
+        if (!this.randomKey) {
+          const id = this.builder.input(RANDOM_KEY_INPUT, { dtype: 'i32', shape: [] });
+          this.randomKey = { kind: 'tensor', id, type: this.builder.typeOf(id) };
+        }
+        return em.op('random_uniform', [this.randomKey.id], { shape: [...shape], salt: this.draws++ }, span);
       },
       op: (op, inputs, attrs = {}, at = span) => em.op(op, inputs, attrs, at),
       param: (local, shape, init, trainable = true) => this.param(local, this.checkedType('f32', shape, span), init, trainable, span),

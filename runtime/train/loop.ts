@@ -5,6 +5,7 @@
 // from a checkpoint of (parameters, optimizer state, step) continues bit-identically.
 
 import type { Graph } from '../../compiler/ir/graph.js';
+import { rngFor } from '../../compiler/ir/random.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import type { Dataset } from '../data/dataset.js';
 import { batchAt, batchCount, datasetSize, epochOrder } from '../data/dataset.js';
@@ -27,6 +28,8 @@ export interface StepNames {
   readonly loss: string;
   /** Absent when the loss has no notion of a correct prediction. */
   readonly correct: string | null;
+  /** The i32 scalar input of per-step randomness (dropout), fed when a train graph has it. */
+  readonly randomKey: string;
 }
 
 export interface Metrics {
@@ -88,6 +91,11 @@ export class TrainingDiverged extends Error {
     super(`the loss is ${loss} at step ${step} (epoch ${epoch + 1}); training stopped`);
     this.name = 'TrainingDiverged';
   }
+}
+
+/** The random key of a step: its own stream of the seed, so a resumed run draws the same masks. */
+function stepKey(seed: number, step: number): Tensor {
+  return { type: { dtype: 'i32', shape: [] }, data: Int32Array.of(rngFor(seed, `dropout/${step}`).nextU32() | 0) };
 }
 
 function scalar(v: number): Tensor {
@@ -174,13 +182,15 @@ export function train(run: TrainRun): Map<string, Tensor> {
     const batch = batchAt(run.train, order, run.batch, k);
     const size = datasetSize(batch);
     const lr = learningRate(run.lr, run.schedule, step, total);
-    const inputs = new Map([
+    const inputs = new Map<string, Tensor>([
       [names.input, batch.inputs],
       [names.label, batch.labels],
       [names.lr, scalar(lr)],
       [names.step, scalar(step + 1)],
     ]);
-    const out = sessions.use('train', size).run(inputs, names.correct ? [names.loss, names.correct] : [names.loss]);
+    const session = sessions.use('train', size);
+    if (session.graph.inputs.some((i) => i.name === names.randomKey)) inputs.set(names.randomKey, stepKey(run.seed, step));
+    const out = session.run(inputs, names.correct ? [names.loss, names.correct] : [names.loss]);
     const loss = out.get(names.loss)!.data[0]!;
     if (!Number.isFinite(loss)) throw new TrainingDiverged(step, epoch, loss);
     lossSum += loss * size;

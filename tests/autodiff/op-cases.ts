@@ -344,6 +344,7 @@ const ELEMENTWISE_CASES = {
   },
   cast: { kind: 'check', arb: withValues(shapeArb(0, 3), (shape, v) => ({ inputs: [f32(shape, v.uniform(numel(shape)))], attrs: { to: 'f32' } })) },
   constant: { kind: 'no-gradient', why: 'it has no inputs' },
+  random_uniform: { kind: 'no-gradient', why: 'its only input is an i32 key' },
 } satisfies Partial<Record<OpName, GradCase>>;
 
 /** Two operands at least 0.2 apart elementwise, either one larger. */

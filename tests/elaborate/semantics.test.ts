@@ -142,6 +142,21 @@ model M(x: f32[batch, 3]) -> y: f32[batch, 6] { x |> Twice(2) }`);
     expect(infer.outputs.map((o) => o.name)).toEqual(['y']);
   });
 
+  it('dropout masks a fraction `rate` in training (scaled by 1/(1 - rate)), per-step key, identity otherwise', () => {
+    const src = 'model M(x: f32[50, 40]) -> y: f32[50, 40] { x |> dropout(0.25) }';
+    expect(compile(src).nodes).toHaveLength(0);
+    const g = compileSource(src, 'test.sinter', { mode: 'train' }).graph!;
+    expect(g.inputs.map((i) => [i.name, i.type])).toEqual([['x', { dtype: 'f32', shape: [50, 40] }], ['random_key', { dtype: 'i32', shape: [] }]]);
+    const x = tensorFrom('f32', [50, 40], new Array(2000).fill(2));
+    const y = (key: number) => Array.from(interpret(g, { inputs: new Map([['x', x], ['random_key', tensorFrom('i32', [], [key])]]), params: new Map() }).outputs.get('y')!.data);
+    const a = y(1);
+    expect(new Set(a)).toEqual(new Set([0, Math.fround(2 * Math.fround(1 / 0.75))]));
+    const dropped = a.filter((v) => v === 0).length / a.length;
+    expect(Math.abs(dropped - 0.25)).toBeLessThan(0.04); // 4.1 standard deviations of a binomial(2000, 0.25) fraction
+    expect(y(1)).toEqual(a);
+    expect(y(2)).not.toEqual(a);
+  });
+
   it('names a model output after the declaration and checks its type', () => {
     const r = compileSource('model M(x: f32[batch, 4]) -> y: f32[batch, 5] { x |> dense(3) }', 'test.sinter', { dims: { batch: 2 } });
     expect(r.diagnostics.map((d) => d.code)).toEqual(['E0407']);

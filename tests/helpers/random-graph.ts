@@ -513,6 +513,10 @@ const OP_GENS: Record<OpName, OpGen> = {
     const dtype = r.c.pick(DTYPES);
     return made(r.node(op, [], { value: r.scalar(dtype), dtype, shape: r.shape(0, 4) }));
   },
+  random_uniform: (r, op) => {
+    const key = r.node('constant', [], { value: r.c.int(0, 1000), dtype: 'i32', shape: [] });
+    return key !== null && made(r.node(op, [key], { shape: r.shape(0, 4), salt: r.c.int(0, 7) }));
+  },
   sum: reduceGen(isNum),
   mean: reduceGen(isF32),
   max: reduceGen(isNum),

@@ -85,6 +85,14 @@ const ELEMENTWISE_CASES = {
     { name: 'f32 to bool is x != 0', inputs: [f32([3], [-1.7, 0, 0.5])], attrs: { to: 'bool' }, want: bool([3], [1, 0, 1]) },
     { name: 'bool to f32', inputs: [bool([2], [1, 0])], attrs: { to: 'f32' }, want: f32([2], [1, 0]) },
   ],
+  random_uniform: [
+    {
+      name: 'counter hash, recomputed with BigInt arithmetic',
+      inputs: [i32([], [12345])],
+      attrs: { shape: [2, 2], salt: 3 },
+      want: f32([2, 2], [0, 1, 2, 3].map((i) => bigCounterUniform(12345, 3, i))),
+    },
+  ],
   constant: [
     { name: 'f32 fill', inputs: [], attrs: { value: 2.5, dtype: 'f32', shape: [2, 2] }, want: f32([2, 2], [2.5, 2.5, 2.5, 2.5]) },
     { name: 'i32 scalar', inputs: [], attrs: { value: -3, dtype: 'i32', shape: [] }, want: i32([], [-3]) },
@@ -278,6 +286,24 @@ const NN_CASES = {
     { name: 'matrix of indices', inputs: [i32([1, 2], [1, 0])], attrs: { depth: 2 }, want: f32([1, 2, 2], [0, 1, 1, 0]) },
   ],
 } satisfies Record<string, readonly HandCase[]>;
+
+/**
+ * compiler/ir/random.ts's counterUniform written again with BigInt arithmetic mod 2^32 (an
+ * independent derivation of the same formula: MurmurHash3's finalizer over key, salt, index).
+ */
+function bigCounterUniform(key: number, salt: number, index: number): number {
+  const M = 2n ** 32n;
+  const fmix = (h: bigint): bigint => {
+    h ^= h >> 16n;
+    h = (h * 0x85ebca6bn) % M;
+    h ^= h >> 13n;
+    h = (h * 0xc2b2ae35n) % M;
+    return h ^ (h >> 16n);
+  };
+  let h = fmix(((BigInt(key) * 0x9e3779b1n) % M) ^ fmix((BigInt(salt) + 0x85ebca77n) % M));
+  h = fmix(h ^ ((BigInt(index) * 0xc2b2ae3dn) % M));
+  return Number(h >> 8n) / 2 ** 24;
+}
 
 export const HAND_CASES = {
   ...ELEMENTWISE_CASES,

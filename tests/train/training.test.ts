@@ -18,7 +18,7 @@ import { rngFor } from '../../compiler/ir/random.js';
 
 const SOURCE = `
 model Tiny(x: f32[batch, 6]) -> logits: f32[batch, 3] {
-  x |> dense(16, act: tanh) |> batchnorm |> dense(3)
+  x |> dense(16, act: tanh) |> batchnorm |> dropout(0.1) |> dense(3)
 }
 train Tiny {
   loss = softmax_cross_entropy(logits, label)
@@ -49,7 +49,7 @@ function graphs() {
   };
 }
 
-const names = { input: 'x', label: 'label', lr: STEP.lr, step: STEP.step, loss: STEP.loss, correct: STEP.correct };
+const names = { input: 'x', label: 'label', lr: STEP.lr, step: STEP.step, loss: STEP.loss, correct: STEP.correct, randomKey: 'random_key' };
 
 function run(overrides: Partial<TrainRun> & { params: Map<string, Tensor> }): { params: Map<string, Tensor>; steps: StepEvent[] } {
   const steps: StepEvent[] = [];

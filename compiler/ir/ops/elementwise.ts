@@ -1,12 +1,13 @@
-// Elementwise ops: unary math, binary arithmetic, comparisons, select, cast, constant.
+// Elementwise ops: unary math, binary arithmetic, comparisons, select, cast, constant, random_uniform.
 // Binary ops need identical shapes: broadcasting is explicit in the IR (the `broadcast` op).
 
 import type { ValueId } from '../graph.js';
 import type { DType, TensorType } from '../types.js';
-import { numel } from '../types.js';
+import { formatType, numel } from '../types.js';
+import { counterUniform } from '../random.js';
 import { expectDType, expectSameShape, fail, fill, noGradient, result, shared, zerosLike } from './common.js';
 import type { Attrs, OpDef, OpRule, Precision, RefTensor, ToleranceClass, VjpContext, VjpFn } from './op.js';
-import { allocRef, defineOps, floatAttr, intsAttr } from './op.js';
+import { allocRef, defineOps, floatAttr, intAttr, intsAttr } from './op.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_CUBIC = 0.044715;
@@ -127,7 +128,8 @@ export type ElementwiseOpName =
   | 'equal'
   | 'select'
   | 'cast'
-  | 'constant';
+  | 'constant'
+  | 'random_uniform';
 
 const NUM: readonly DType[] = ['f32', 'i32'];
 const F32: readonly DType[] = ['f32'];
@@ -244,6 +246,32 @@ export const ELEMENTWISE_OPS: Record<ElementwiseOpName, OpDef> = defineOps<Eleme
       return mapData(x!, out, precision, f);
     },
     vjp: (ctx, [x], _y, _attrs, dy) => [ctx.typeOf(x!).dtype === 'f32' ? () => dy : null],
+  },
+
+  /**
+   * random_uniform {shape, salt}: f32 values in [0, 1), element i = counterUniform(key, salt, i)
+   * for the i32 scalar input `key` (compiler/ir/random.ts). A pure function of its input, so
+   * a dropout mask is the same in the forward and backward pass of one step.
+   */
+  random_uniform: {
+    family: 'elementwise',
+    arity: 1,
+    attrs: { shape: { kind: 'ints' }, salt: { kind: 'int' } },
+    tolerance: 'exact',
+    infer([key], attrs: Attrs) {
+      expectDType(key!, ['i32'], 'key');
+      if (key!.shape.length !== 0) fail(`random_uniform's key must be a scalar i32[], got ${formatType(key!)}`);
+      return result('f32', intsAttr(attrs, 'shape'));
+    },
+    evaluate([key], attrs, out, precision) {
+      const n = numel(out.shape);
+      const data = allocRef('f32', n, precision);
+      const k = key!.data[0]!;
+      const salt = intAttr(attrs, 'salt');
+      for (let i = 0; i < n; i++) data[i] = counterUniform(k, salt, i);
+      return { type: out, data };
+    },
+    vjp: noGradient,
   },
 
   /** constant {value, dtype, shape}: a tensor filled with one value. */

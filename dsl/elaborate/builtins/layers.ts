@@ -212,7 +212,10 @@ const batchnorm: BuiltinDef = {
   },
 };
 
-/** dropout: identity when running a model; the training graph (autodiff issue) masks. */
+/**
+ * dropout(rate): in training, each element is zeroed with probability `rate` and the rest
+ * scaled by 1 / (1 − rate) (inverted dropout), from this step's noise; identity otherwise.
+ */
 const dropout: BuiltinDef = {
   name: 'dropout',
   doc: 'dropout(rate): zeroes a fraction `rate` of activations during training; identity at inference',
@@ -220,8 +223,14 @@ const dropout: BuiltinDef = {
   inputs: ['x'],
   ownsParams: false,
   apply(ctx, cfg, [x]) {
-    if (cfg.number('rate') >= 1) ctx.fail('E0306', { name: 'rate', reason: `${cfg.number('rate')} must be below 1` }, cfg.spanOf('rate', ctx.span));
-    return x!.val;
+    const rate = cfg.number('rate');
+    if (rate >= 1) ctx.fail('E0306', { name: 'rate', reason: `${rate} must be below 1` }, cfg.spanOf('rate', ctx.span));
+    const xv = x!.val;
+    if (!ctx.training || rate === 0) return xv;
+    const shape = xv.type.shape;
+    const dropped = ctx.op('less', [ctx.noise(shape).id, ctx.constant(rate, 'f32', shape).id]);
+    const kept = ctx.op('mul', [xv.id, ctx.constant(1 / (1 - rate), 'f32', shape).id]);
+    return ctx.op('select', [dropped.id, ctx.constant(0, 'f32', shape).id, kept.id]);
   },
 };
 
