@@ -1,0 +1,37 @@
+// Target limits and storage layout as data: what fusion and memory planning must respect (WebGPU's defaults).
+//
+// One table for the limits a kernel must fit and one for how each dtype is laid out in a
+// storage buffer, read by fusion, the memory planner and (later) the runtimes' binding code.
+// WGSL has no 8-bit storage type, so bool elements take a u32 (4 bytes) on the device.
+
+import type { DType, TensorType } from '../ir/types.js';
+import { numel } from '../ir/types.js';
+
+export interface TargetLimits {
+  /** Storage buffers one kernel may bind (WebGPU maxStorageBuffersPerShaderStage, default 8). */
+  readonly maxStorageBindings: number;
+  /** Workgroup memory one kernel may use (WebGPU maxComputeWorkgroupStorageSize, default 16 KiB). */
+  readonly maxWorkgroupBytes: number;
+  /** Alignment of a buffer's offset in the arena (WebGPU minStorageBufferOffsetAlignment, default 256). */
+  readonly offsetAlignment: number;
+}
+
+export const WEBGPU_DEFAULTS: TargetLimits = { maxStorageBindings: 8, maxWorkgroupBytes: 16384, offsetAlignment: 256 };
+
+/** Bytes of one element in a storage buffer, per dtype. */
+export const ELEMENT_BYTES: Readonly<Record<DType, number>> = { f32: 4, i32: 4, bool: 4 };
+
+/**
+ * Workgroup memory a kernel is planned to use: a tiled contraction keeps a 64×16 tile of each
+ * operand (2 · 64 · 16 · 4 bytes); each reduction combines partial results of a 256-thread
+ * workgroup (256 · 4 bytes).
+ */
+export const WORKGROUP_BYTES = { contractionTiles: 2 * 64 * 16 * 4, perReduction: 256 * 4 } as const;
+
+export function tensorBytes(t: TensorType): number {
+  return numel(t.shape) * ELEMENT_BYTES[t.dtype];
+}
+
+export function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
