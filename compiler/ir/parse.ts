@@ -1,11 +1,14 @@
 // The textual IR parser: hand-written recursive descent over parse-lexer tokens; every error is a Diagnostic.
 //
 // Grammar (newlines are insignificant; `//` comments are skipped by the lexer):
+//   file   := graph [memory]
 //   graph  := 'graph' @Name '(' [%name ':' type, …] ')' '->' '(' [output, …] ')' '{' stmt* '}'
 //   output := name ':' type ['aliases' %param]              (the param the output replaces after a run)
 //   stmt   := ('param' | 'state') %name ':' type '=' init ['{' key '=' number, … '}']
 //           | %result '=' op '(' [%value, …] ')' ['{' key '=' literal, … '}'] ':' type [loc]
+//           | 'kernel' @name '{' node-stmt* '}'                (a fused kernel; kernels do not nest)
 //           | 'return' [%value, …]                          (last statement, one value per output)
+//   memory := 'memory' '{' (%node ':' int 'bytes' ('at' int | 'in' %param) ',' 'live' int 'to' int)* '}'
 //   type   := dtype '[' [int, …] ']'       loc := 'loc' '(' "file" ':' line ':' col ')'
 // Node results may be named freely (`%7`, `%h`); the printer renumbers them canonically.
 // Values are defined before use, params included; an output's alias names a param of the
@@ -26,6 +29,7 @@ import type { AttrEntry, Literal } from './parse-attrs.js';
 import { INT_TEXT, checkAttrs, clip, suggest } from './parse-attrs.js';
 import type { Report, Token, TokenKind } from './parse-lexer.js';
 import { Lexer } from './parse-lexer.js';
+import type { IrLayout, KernelBlock, MemoryRow } from './print.js';
 import { formatIrType, isIrName } from './print.js';
 import type { TensorType } from './types.js';
 import { MAX_RANK, MAX_TENSOR_ELEMENTS, checkedNumel, isDType, typesEqual } from './types.js';
@@ -43,6 +47,8 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxBytes: 16 * 1024 * 1024, m
 export interface ParseResult {
   readonly graph: Graph | null;
   readonly diagnostics: Diagnostic[];
+  /** The kernel blocks and memory table, when the text has them (a fused, planned program). */
+  readonly layout: IrLayout;
 }
 
 /** Parses one graph; `graph` is null whenever there is a diagnostic. Never throws on any text. */
@@ -51,7 +57,7 @@ export function parseGraph(text: string, file: string, limits: Partial<ParseLimi
   const size = utf8Length(text);
   if (size > caps.maxBytes) {
     const at = { offset: 0, line: 1, col: 1 };
-    return { graph: null, diagnostics: [diag('E0703', { file, start: at, end: at }, { size, limit: caps.maxBytes })] };
+    return { graph: null, diagnostics: [diag('E0703', { file, start: at, end: at }, { size, limit: caps.maxBytes })], layout: {} };
   }
   return new Parser(text, file, caps).run();
 }
@@ -131,6 +137,12 @@ class Parser {
   private readonly params: GraphParam[] = [];
   private readonly nodes: Node[] = [];
   private readonly outputs: GraphOutput[] = [];
+  private readonly kernels: KernelBlock[] = [];
+  private readonly kernelNames = new Map<string, Span>();
+  private openKernel: { name: string; nodes: ValueId[] } | null = null;
+  /** The first node statement outside any kernel. */
+  private looseNode: Token | null = null;
+  private memory: MemoryRow[] | null = null;
 
   constructor(
     text: string,
@@ -149,13 +161,15 @@ class Parser {
       this.last = this.tok;
       this.header();
       this.body();
-      if (this.tok.kind !== 'eof') this.syntax('end of input after the graph');
+      if (this.isWord('memory')) this.memoryTable();
+      if (this.tok.kind !== 'eof') this.syntax(this.memory ? 'end of input after the memory table' : "end of input or a 'memory' table after the graph");
     } catch (e) {
       if (!(e instanceof SyntaxAbort || e instanceof StopParse)) throw e;
     }
-    if (this.diagnostics.length > 0) return { graph: null, diagnostics: this.diagnostics };
+    if (this.diagnostics.length > 0) return { graph: null, diagnostics: this.diagnostics, layout: {} };
     const graph: Graph = { name: this.graphName, inputs: this.inputs, params: this.params, nodes: this.nodes, outputs: this.outputs };
-    return { graph, diagnostics: [] };
+    const layout: IrLayout = { ...(this.kernels.length > 0 ? { kernels: this.kernels } : {}), ...(this.memory ? { memory: this.memory } : {}) };
+    return { graph, diagnostics: [], layout };
   }
 
   // ---- Errors and tokens ----
@@ -320,8 +334,15 @@ class Parser {
   }
 
   private body(): void {
-    while (!this.isPunct('}')) {
-      if (this.tok.kind === 'eof') this.syntax("'}' to close the graph");
+    for (;;) {
+      if (this.isPunct('}')) {
+        if (!this.openKernel) break;
+        this.advance();
+        this.kernels.push(this.openKernel);
+        this.openKernel = null;
+        continue;
+      }
+      if (this.tok.kind === 'eof') this.syntax(this.openKernel ? `'}' to close kernel @${clip(this.openKernel.name)}` : "'}' to close the graph");
       const line = this.tok.span.start.line;
       this.pending = null;
       this.lexErrorsBefore = this.lexErrors;
@@ -341,15 +362,79 @@ class Parser {
     const p = this.pending;
     if (p && !this.values.has(p.text)) this.values.set(p.text, { id: -1, type: null, span: p.span });
     const startsStatement = (): boolean =>
-      this.isPunct('}') || this.tok.kind === 'value' || this.isWord('param') || this.isWord('state') || this.isWord('return');
+      this.isPunct('}') || this.tok.kind === 'value' || this.isWord('param') || this.isWord('state') || this.isWord('return') || this.isWord('kernel');
     while (this.tok.kind !== 'eof' && !(this.tok.span.start.line > line && startsStatement())) this.advance();
   }
 
   private statement(): void {
-    if (this.isWord('param') || this.isWord('state')) this.paramStmt();
+    if (this.openKernel) {
+      if (this.tok.kind === 'value') this.nodeStmt();
+      else this.syntax(`a node statement or '}' to close kernel @${clip(this.openKernel.name)}`);
+    } else if (this.isWord('param') || this.isWord('state')) this.paramStmt();
     else if (this.isWord('return')) this.returnStmt();
+    else if (this.isWord('kernel')) this.kernelOpen();
     else if (this.tok.kind === 'value') this.nodeStmt();
-    else this.syntax("a statement: 'param', 'state', '%value = op(…)' or 'return'");
+    else this.syntax("a statement: 'param', 'state', 'kernel', '%value = op(…)' or 'return'");
+  }
+
+  private kernelOpen(): void {
+    this.advance();
+    const name = this.expectKind('global', "a kernel name like '@k0'");
+    this.checkName(name, 'kernel');
+    const first = this.kernelNames.get(name.text);
+    if (first) this.error('E0727', name.span, { name: `@${clip(name.text)}`, reason: `a kernel of this name is already defined at ${formatLocation(first)}` });
+    else this.kernelNames.set(name.text, name.span);
+    this.expectPunct('{');
+    this.openKernel = { name: name.text, nodes: [] };
+  }
+
+  /** The memory table: one row per stored node value. */
+  private memoryTable(): void {
+    this.advance();
+    this.expectPunct('{');
+    const rows: MemoryRow[] = [];
+    const params = new Set(this.params.map((p) => p.name));
+    const nodeIds = new Set(this.nodes.map((n) => n.id));
+    while (!this.isPunct('}')) {
+      const v = this.expectKind('value', "a row like '%3: 1024 bytes at 0, live 0 to 2'");
+      this.expectPunct(':');
+      const bytes = this.count('a byte count');
+      this.word('bytes');
+      let at: MemoryRow['at'];
+      if (this.isWord('in')) {
+        this.advance();
+        const p = this.expectKind('value', "the param whose storage holds the value, like '%w'");
+        if (!params.has(p.text)) this.error('E0727', p.span, { name: `%${clip(p.text)}`, reason: 'a value stored in place must name a parameter' });
+        at = { param: p.text };
+      } else {
+        this.word('at');
+        at = { offset: this.count('a byte offset') };
+      }
+      this.expectPunct(',');
+      this.word('live');
+      const first = this.count('the first kernel');
+      this.word('to');
+      const last = this.count('the last kernel');
+      const info = this.use(v);
+      if (info && info.type && !nodeIds.has(info.id)) this.error('E0727', v.span, { name: `%${clip(v.text)}`, reason: 'the memory table lists node values only (inputs and params are not in the arena)' });
+      if (info) rows.push({ value: info.id, bytes, at, first, last });
+    }
+    this.advance();
+    this.memory = rows;
+  }
+
+  private word(w: string): void {
+    if (!this.isWord(w)) this.syntax(`'${w}'`);
+    this.advance();
+  }
+
+  /** A non-negative integer literal; 0 after reporting anything else. */
+  private count(what: string): number {
+    const t = this.expectKind('number', what);
+    const v = Number(t.text);
+    if (INT_TEXT.test(t.text) && Number.isSafeInteger(v) && v >= 0) return v;
+    this.error('E0705', t.span, { text: clip(t.text), reason: `${what} must be a non-negative integer` });
+    return 0;
   }
 
   private paramStmt(): void {
@@ -386,6 +471,9 @@ class Parser {
 
   private returnStmt(): void {
     const kw = this.advance();
+    if (this.kernelNames.size > 0 && this.looseNode) {
+      this.error('E0727', this.looseNode.span, { name: `%${clip(this.looseNode.text)}`, reason: 'in a fused graph (one with kernels) every node statement belongs to a kernel' });
+    }
     this.sawReturn = true;
     const vals: Token[] = [];
     if (this.tok.kind === 'value') {
@@ -415,6 +503,7 @@ class Parser {
   private nodeStmt(): void {
     const res = this.advance();
     this.pending = res;
+    if (!this.openKernel) this.looseNode ??= res;
     if (!INT_TEXT.test(res.text)) this.checkName(res, 'value');
     if (++this.nodeCount > this.caps.maxNodes) {
       this.error('E0725', res.span, { limit: this.caps.maxNodes });
@@ -460,7 +549,10 @@ class Parser {
       }
       type = inferred ?? type;
       const id = this.define(res, type);
-      if (inferred && id !== null) this.nodes.push(loc ? { id, op, inputs: inIds, attrs: attrMap, type: inferred, loc } : { id, op, inputs: inIds, attrs: attrMap, type: inferred });
+      if (inferred && id !== null) {
+        this.nodes.push(loc ? { id, op, inputs: inIds, attrs: attrMap, type: inferred, loc } : { id, op, inputs: inIds, attrs: attrMap, type: inferred });
+        this.openKernel?.nodes.push(id);
+      }
     } else {
       this.define(res, type);
     }

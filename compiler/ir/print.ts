@@ -5,6 +5,12 @@
 // The printer is total: it also prints broken graphs (the verifier attaches the text to its
 // error), marking what it cannot name (`%?17` for an undefined id, `?` for an unknown type).
 // Only valid graphs are promised to parse back.
+//
+// After fusion the same text shows the kernels: `kernel @k0 { … }` blocks around contiguous
+// runs of node statements, and after memory planning a `memory { … }` table after the graph
+// with each stored node value's size, where it lives (a byte offset in the arena, or in a
+// param's storage when it updates the param in place) and its live range in kernels. Both
+// parse back; what a pass derives from them (kinds, inputs) is printed only as comments.
 
 import type { Graph, Initializer, Loc, Node, ValueId } from './graph.js';
 import type { AttrKind, AttrValue } from './ops/op.js';
@@ -76,6 +82,28 @@ export function formatAttrs(node: Node): string {
   return parts.length === 0 ? '' : ` {${parts.join(', ')}}`;
 }
 
+/** A kernel of a fused graph: its nodes, contiguous in node order; `note` is printed as a comment. */
+export interface KernelBlock {
+  readonly name: string;
+  readonly nodes: readonly ValueId[];
+  readonly note?: string;
+}
+
+/** One row of the memory table: a stored node value, its bytes, place and live range (kernel indices). */
+export interface MemoryRow {
+  readonly value: ValueId;
+  readonly bytes: number;
+  readonly at: { readonly offset: number } | { readonly param: string };
+  readonly first: number;
+  readonly last: number;
+}
+
+/** What a fused, planned program adds to a graph's text. */
+export interface IrLayout {
+  readonly kernels?: readonly KernelBlock[];
+  readonly memory?: readonly MemoryRow[];
+}
+
 /** How each value id is written: `%name` for inputs and params, `%k` for the k-th node. */
 export function valueNames(g: Graph): Map<ValueId, string> {
   const names = new Map<ValueId, string>();
@@ -85,7 +113,7 @@ export function valueNames(g: Graph): Map<ValueId, string> {
   return names;
 }
 
-export function printGraph(g: Graph): string {
+export function printGraph(g: Graph, layout: IrLayout = {}): string {
   const names = valueNames(g);
   const types = new Map<ValueId, TensorType>();
   for (const v of [...g.inputs, ...g.params, ...g.nodes]) types.set(v.id, v.type);
@@ -97,12 +125,37 @@ export function printGraph(g: Graph): string {
   for (const p of g.params) {
     lines.push(`  ${p.trainable ? 'param' : 'state'} %${p.name}: ${formatIrType(p.type)} = ${formatInit(p.init)}`);
   }
+  const opens = new Map<ValueId, KernelBlock>();
+  const closes = new Set<ValueId>();
+  for (const k of layout.kernels ?? []) {
+    if (k.nodes.length === 0) continue;
+    opens.set(k.nodes[0]!, k);
+    closes.add(k.nodes[k.nodes.length - 1]!);
+  }
+  let indent = '  ';
   g.nodes.forEach((n, k) => {
+    const block = opens.get(n.id);
+    if (block) {
+      lines.push(`  kernel @${block.name} {${block.note ? `  // ${block.note}` : ''}`);
+      indent = '    ';
+    }
     const args = n.inputs.map(ref).join(', ');
     const loc = n.loc ? ` ${formatLoc(n.loc)}` : '';
-    lines.push(`  %${k} = ${n.op}(${args})${formatAttrs(n)} : ${formatIrType(n.type)}${loc}`);
+    lines.push(`${indent}%${k} = ${n.op}(${args})${formatAttrs(n)} : ${formatIrType(n.type)}${loc}`);
+    if (closes.has(n.id)) {
+      lines.push('  }');
+      indent = '  ';
+    }
   });
   lines.push(g.outputs.length === 0 ? '  return' : `  return ${g.outputs.map((o) => ref(o.value)).join(', ')}`);
   lines.push('}');
+  if (layout.memory) {
+    lines.push('memory {');
+    for (const r of layout.memory) {
+      const at = 'offset' in r.at ? `at ${r.at.offset}` : `in %${r.at.param}`;
+      lines.push(`  ${ref(r.value)}: ${r.bytes} bytes ${at}, live ${r.first} to ${r.last}`);
+    }
+    lines.push('}');
+  }
   return `${lines.join('\n')}\n`;
 }
