@@ -1,0 +1,157 @@
+// What the benchmark measures and with what: the cases, the implementations, and which pairs run.
+//
+// The models are described once here as layer lists; every implementation builds its network
+// from the list with its own API, and the data step checks the list against the Sinter
+// example's parameters, so all of them run the same architecture.
+
+export type Layer =
+  | { readonly kind: 'conv2d'; readonly filters: number; readonly kernel: number; readonly relu: boolean }
+  | { readonly kind: 'maxpool'; readonly size: number }
+  | { readonly kind: 'flatten' }
+  | { readonly kind: 'dense'; readonly units: number; readonly relu: boolean };
+
+export interface ModelSpec {
+  readonly name: string;
+  /** The Sinter source, relative to the repository root. */
+  readonly file: string;
+  /** Input image shape without the batch axis, NCHW. */
+  readonly input: readonly [number, number, number];
+  readonly classes: number;
+  readonly layers: readonly Layer[];
+}
+
+export const MLP: ModelSpec = {
+  name: 'MLP 784-128-64-10',
+  file: 'examples/mlp.sinter',
+  input: [1, 28, 28],
+  classes: 10,
+  layers: [
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128, relu: true },
+    { kind: 'dense', units: 64, relu: true },
+    { kind: 'dense', units: 10, relu: false },
+  ],
+};
+
+export const FASHION_CNN: ModelSpec = {
+  name: 'Fashion CNN',
+  file: 'examples/fashion_cnn.sinter',
+  input: [1, 28, 28],
+  classes: 10,
+  layers: [
+    { kind: 'conv2d', filters: 32, kernel: 3, relu: true },
+    { kind: 'maxpool', size: 2 },
+    { kind: 'conv2d', filters: 64, kernel: 3, relu: true },
+    { kind: 'maxpool', size: 2 },
+    { kind: 'conv2d', filters: 64, kernel: 3, relu: true },
+    { kind: 'flatten' },
+    { kind: 'dense', units: 64, relu: true },
+    { kind: 'dense', units: 10, relu: false },
+  ],
+};
+
+export interface MatmulCase {
+  readonly kind: 'matmul';
+  readonly id: string;
+  readonly n: number;
+  readonly quickN: number;
+}
+
+export interface ModelCase {
+  readonly kind: 'train' | 'infer';
+  readonly id: string;
+  readonly model: ModelSpec;
+  readonly batch: number;
+  readonly quickBatch: number;
+}
+
+export type BenchCase = MatmulCase | ModelCase;
+
+export const CASES: readonly BenchCase[] = [
+  { kind: 'matmul', id: 'matmul-256', n: 256, quickN: 64 },
+  { kind: 'matmul', id: 'matmul-512', n: 512, quickN: 96 },
+  { kind: 'matmul', id: 'matmul-1024', n: 1024, quickN: 128 },
+  { kind: 'train', id: 'mlp-train', model: MLP, batch: 64, quickBatch: 8 },
+  { kind: 'train', id: 'cnn-train', model: FASHION_CNN, batch: 64, quickBatch: 4 },
+  { kind: 'infer', id: 'cnn-infer', model: FASHION_CNN, batch: 64, quickBatch: 4 },
+];
+
+export function caseById(id: string): BenchCase | undefined {
+  return CASES.find((c) => c.id === id);
+}
+
+/** The matrix side (matmul) or the batch (models) a run uses. */
+export function caseScale(c: BenchCase, quick: boolean): number {
+  return c.kind === 'matmul' ? (quick ? c.quickN : c.n) : quick ? c.quickBatch : c.batch;
+}
+
+export function sizeLabel(c: BenchCase, scale: number): string {
+  return c.kind === 'matmul' ? `${scale}×${scale}` : `batch ${scale}`;
+}
+
+/** The unit of a case's figure and the work of one step in that unit (GFLOP, or samples). */
+export function caseWork(c: BenchCase, scale: number): { unit: 'GFLOP/s' | 'samples/s'; perStep: number } {
+  return c.kind === 'matmul' ? { unit: 'GFLOP/s', perStep: (2 * scale ** 3) / 1e9 } : { unit: 'samples/s', perStep: scale };
+}
+
+/** What a case measures, without its size (the size of a --quick run differs). */
+export function caseTitle(c: BenchCase): string {
+  if (c.kind === 'matmul') return 'matmul';
+  return `${c.model.name} ${c.kind === 'train' ? 'train step (Adam)' : 'inference'}`;
+}
+
+/** Sinter's backends, whether or not they are built yet: a missing one is reported, not dropped. */
+export const EXPECTED_SINTER_BACKENDS: readonly string[] = ['ref', 'cpu', 'webgpu'];
+
+export function sinterImpl(backend: string): string {
+  return `sinter-${backend}`;
+}
+
+/** The Sinter implementations to report: the expected backends first, then any other registered one. */
+export function sinterImpls(registered: readonly string[]): string[] {
+  const names = [...EXPECTED_SINTER_BACKENDS, ...registered.filter((b) => !EXPECTED_SINTER_BACKENDS.includes(b))];
+  return names.map(sinterImpl);
+}
+
+export interface PeerSpec {
+  readonly id: string;
+  readonly label: string;
+  /** Runs only these cases (a variant that exists for one case's sake); all when absent. */
+  readonly only?: readonly string[];
+  /** Said under the table. */
+  readonly note?: string;
+}
+
+export const PEERS: readonly PeerSpec[] = [
+  { id: 'tfjs-cpu', label: 'TensorFlow.js 4.22, cpu backend (plain JavaScript)' },
+  { id: 'tfjs-wasm', label: 'TensorFlow.js 4.22, wasm backend (XNNPACK, SIMD), stock' },
+  {
+    id: 'tfjs-wasm-patched',
+    label: 'TensorFlow.js 4.22 wasm with a Conv2DBackpropFilter kernel registered by this benchmark',
+    only: ['cnn-train'],
+    note: 'stock TF.js-wasm cannot train a conv net; this column registers the missing filter-gradient kernel (a convolution with batch and channels swapped, run by the wasm backend itself)',
+  },
+  { id: 'jax-wasm', label: 'jax-js 0.1.25, wasm device, jit-compiled step (lax.conv, reduceWindow max pooling)' },
+];
+
+export function isSinter(impl: string): boolean {
+  return impl.startsWith('sinter-');
+}
+
+/** Whether an implementation takes part in a case at all (a one-case variant does not appear elsewhere). */
+export function applies(impl: string, caseId: string): boolean {
+  const peer = PEERS.find((p) => p.id === impl);
+  return !peer?.only || peer.only.includes(caseId);
+}
+
+/** Why a pair is left out by policy; null when it runs. */
+export function skipReason(impl: string, c: BenchCase, includeSlow: boolean): string | null {
+  if (impl === sinterImpl('ref') && c.kind === 'train' && c.model === FASHION_CNN && !includeSlow) {
+    return 'the reference interpreter is slow by design (minutes per CNN train step); pass --include-slow to run it';
+  }
+  return null;
+}
+
+export function knownImpl(impl: string, registeredBackends: readonly string[]): boolean {
+  return sinterImpls(registeredBackends).includes(impl) || PEERS.some((p) => p.id === impl);
+}

@@ -1,0 +1,135 @@
+// The inputs of a case, identical for every implementation: seeded matrices or images and labels, and initial weights.
+//
+// Weights come from Sinter's own initializers (Glorot uniform weights, zero biases, drawn from
+// the seed) and are handed to every peer, converted to its layout, so all implementations
+// start from the same numbers and their first-step checks agree.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Graph } from '../compiler/ir/graph.js';
+import { initParams } from '../compiler/ir/init.js';
+import { rngFor } from '../compiler/ir/random.js';
+import { formatShape, shapesEqual } from '../compiler/ir/types.js';
+import { compileSource } from '../dsl/frontend.js';
+import type { BenchCase, ModelSpec } from './cases.js';
+
+export const SEED = 7;
+
+export interface MatmulData {
+  readonly kind: 'matmul';
+  readonly n: number;
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+}
+
+/** One layer's parameters in Sinter's layout: dense w [in, out], conv w [out, in, kh, kw]; b [out]. */
+export interface LayerWeights {
+  readonly w: Float32Array;
+  readonly wShape: readonly number[];
+  readonly b: Float32Array;
+}
+
+export interface AdamArgs {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+export interface ModelData {
+  readonly kind: 'train' | 'infer';
+  readonly model: ModelSpec;
+  readonly batch: number;
+  /** [batch, c, h, w], values in [0, 1) as pixel intensities. */
+  readonly image: Float32Array;
+  /** Class indices. */
+  readonly labels: Int32Array;
+  /** One entry per conv2d or dense layer, in order. */
+  readonly weights: readonly LayerWeights[];
+  readonly adam: AdamArgs;
+  /** The Sinter forward graph at this batch (inference form). */
+  readonly forward: Graph;
+  /** Absolute path of the model's Sinter source. */
+  readonly file: string;
+}
+
+export type CaseData = MatmulData | ModelData;
+
+function uniform(n: number, stream: string, low: number, high: number): Float32Array {
+  const rng = rngFor(SEED, stream);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = low + (high - low) * rng.nextFloat();
+  return out;
+}
+
+/** The parameter shapes a layer list implies for an input shape, checking the output is [classes]. */
+export function expectedParamShapes(model: ModelSpec): number[][] {
+  let shape: number[] = [...model.input];
+  const out: number[][] = [];
+  for (const l of model.layers) {
+    switch (l.kind) {
+      case 'conv2d': {
+        const [c, h, w] = shape as [number, number, number];
+        out.push([l.filters, c, l.kernel, l.kernel], [l.filters]);
+        shape = [l.filters, h - l.kernel + 1, w - l.kernel + 1];
+        break;
+      }
+      case 'maxpool': {
+        const [c, h, w] = shape as [number, number, number];
+        shape = [c, Math.floor(h / l.size), Math.floor(w / l.size)];
+        break;
+      }
+      case 'flatten':
+        shape = [shape.reduce((p, d) => p * d, 1)];
+        break;
+      case 'dense':
+        out.push([shape[0]!, l.units], [l.units]);
+        shape = [l.units];
+        break;
+      default:
+        return l satisfies never;
+    }
+  }
+  if (shape.length !== 1 || shape[0] !== model.classes) throw new Error(`internal: the layer list of ${model.name} ends in [${shape.join(', ')}], not [${model.classes}]`);
+  return out;
+}
+
+function modelData(c: Extract<BenchCase, { kind: 'train' | 'infer' }>, batch: number, root: string): ModelData {
+  const file = join(root, c.model.file);
+  const r = compileSource(readFileSync(file, 'utf8'), file, { dims: { batch } });
+  if (!r.graph || !r.train) throw new Error(`internal: ${c.model.file} does not compile with a train block: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+  const forward = r.graph;
+  // The harness describes the architecture a second time for the peers; the two must not drift apart.
+  const expected = expectedParamShapes(c.model);
+  const params = forward.params.filter((p) => p.trainable);
+  const got = params.map((p) => formatShape(p.type.shape)).join(' ');
+  if (params.length !== expected.length || params.some((p, i) => !shapesEqual(p.type.shape, expected[i]!))) {
+    throw new Error(`internal: ${c.model.file} has parameters ${got}, but the benchmark's layer list of ${c.model.name} expects ${expected.map((s) => formatShape(s)).join(' ')}`);
+  }
+  const init = initParams(forward, SEED);
+  const weights: LayerWeights[] = [];
+  for (let i = 0; i < params.length; i += 2) {
+    weights.push({ w: init.get(params[i]!.name)!.data as Float32Array, wShape: params[i]!.type.shape, b: init.get(params[i + 1]!.name)!.data as Float32Array });
+  }
+  const opt = r.train.optimizer;
+  if (opt.kind !== 'adam') throw new Error(`internal: the benchmark compares Adam train steps, but ${c.model.file} uses ${opt.kind}`);
+  const [ch, h, w] = c.model.input;
+  const labelRng = rngFor(SEED, 'bench/labels');
+  return {
+    kind: c.kind,
+    model: c.model,
+    batch,
+    image: uniform(batch * ch * h * w, 'bench/image', 0, 1),
+    labels: Int32Array.from({ length: batch }, () => labelRng.nextU32() % c.model.classes),
+    weights,
+    adam: { lr: opt.args['lr']!, beta1: opt.args['beta1']!, beta2: opt.args['beta2']!, eps: opt.args['eps']! },
+    forward,
+    file,
+  };
+}
+
+/** The data of a case at a scale (matrix side or batch); `root` is the repository root. */
+export function caseData(c: BenchCase, scale: number, root: string): CaseData {
+  if (c.kind === 'matmul') return { kind: 'matmul', n: scale, a: uniform(scale * scale, 'bench/a', -1, 1), b: uniform(scale * scale, 'bench/b', -1, 1) };
+  return modelData(c, scale, root);
+}

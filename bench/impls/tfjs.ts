@@ -1,0 +1,158 @@
+// TensorFlow.js's side of a case: tf ops (fused conv/matmul with bias and ReLU), tf.losses, tf.train.adam.
+//
+// Networks are NHWC, TF.js's native layout (its NCHW paths are partial); the shared weights are
+// converted once: conv filters [out, in, kh, kw] → [kh, kw, in, out], and the rows of a dense
+// layer after flattening a [c, h, w] map reordered from (c, h, w) to TF's (h, w, c) order.
+
+import { createRequire, register } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Layer } from '../cases.js';
+import type { CaseData, ModelData } from '../data.js';
+import type { Prepared } from '../measure.js';
+import { Unsupported } from '../measure.js';
+import { registerConvFilterGradient } from './tfjs-conv-filter.js';
+
+type Tf = typeof TF;
+export type TfVariant = 'cpu' | 'wasm' | 'wasm-patched';
+
+async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number }> {
+  register(new URL('./tfjs-esm-hooks.mjs', import.meta.url));
+  const require = createRequire(import.meta.url);
+  // The ES module build's Node platform class calls a global `require` (bundlers provide one).
+  (globalThis as { require?: NodeRequire }).require ??= require;
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  let threads = 1;
+  if (variant === 'cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend('cpu'))) throw new Error('TF.js could not start its cpu backend');
+  } else {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // The binaries ship in the package; loading them from node_modules keeps the run offline.
+    wasm.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
+    if (!(await tf.setBackend('wasm'))) throw new Error('TF.js could not start its wasm backend');
+    threads = wasm.getThreadsCount();
+    if (variant === 'wasm-patched') registerConvFilterGradient(tf);
+  }
+  await tf.ready();
+  return { tf, threads };
+}
+
+interface TfModel {
+  readonly variables: TF.Variable[];
+  forward(x: TF.Tensor4D): TF.Tensor2D;
+}
+
+function buildModel(tf: Tf, d: ModelData): TfModel {
+  const variables: TF.Variable[] = [];
+  const filters: TF.Tensor4D[] = [];
+  const dense: TF.Tensor2D[] = [];
+  const biases: TF.Tensor1D[] = [];
+  let [c, h, w] = d.model.input;
+  let flattenedFrom: [number, number, number] | null = null;
+  let k = 0;
+  for (const l of d.model.layers) {
+    if (l.kind === 'conv2d') {
+      const lw = d.weights[k++]!;
+      const f = tf.tidy(() => tf.transpose(tf.tensor4d(lw.w, lw.wShape as [number, number, number, number]), [2, 3, 1, 0]));
+      filters.push(tf.variable(f) as TF.Variable<TF.Rank.R4>);
+      biases.push(tf.variable(tf.tensor1d(lw.b)) as TF.Variable<TF.Rank.R1>);
+      [c, h, w] = [l.filters, h - l.kernel + 1, w - l.kernel + 1];
+    } else if (l.kind === 'maxpool') {
+      [h, w] = [Math.floor(h / l.size), Math.floor(w / l.size)];
+    } else if (l.kind === 'flatten') {
+      flattenedFrom = [c, h, w];
+    } else {
+      const lw = d.weights[k++]!;
+      const [rows, units] = lw.wShape as [number, number];
+      const from = flattenedFrom;
+      const m = tf.tidy(() => {
+        const t = tf.tensor2d(lw.w, [rows, units]);
+        return from ? tf.reshape(tf.transpose(tf.reshape(t, [...from, units]), [1, 2, 0, 3]), [rows, units]) : t;
+      });
+      dense.push(tf.variable(m as TF.Tensor2D) as TF.Variable<TF.Rank.R2>);
+      biases.push(tf.variable(tf.tensor1d(lw.b)) as TF.Variable<TF.Rank.R1>);
+      flattenedFrom = null;
+    }
+  }
+  variables.push(...(filters as TF.Variable[]), ...(dense as TF.Variable[]), ...(biases as TF.Variable[]));
+  const act = (l: Layer) => ('relu' in l && l.relu ? 'relu' : 'linear');
+  return {
+    variables,
+    forward(x) {
+      let y: TF.Tensor = x;
+      let fi = 0;
+      let di = 0;
+      let bi = 0;
+      for (const l of d.model.layers) {
+        if (l.kind === 'conv2d') y = tf.fused.conv2d({ x: y as TF.Tensor4D, filter: filters[fi++]!, strides: 1, pad: 'valid', bias: biases[bi++]!, activation: act(l) });
+        else if (l.kind === 'maxpool') y = tf.maxPool(y as TF.Tensor4D, l.size, l.size, 'valid');
+        else if (l.kind === 'flatten') y = tf.reshape(y, [d.batch, -1]);
+        else y = tf.fused.matMul({ a: y as TF.Tensor2D, b: dense[di++]!, bias: biases[bi++]!, activation: act(l) });
+      }
+      return y as TF.Tensor2D;
+    },
+  };
+}
+
+/** The TF.js form of "kernel not registered": the one failure that means "cannot do this", not "broken". */
+function unsupportedKernel(e: unknown): Unsupported | null {
+  const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
+  return m ? new Unsupported(`stock TF.js-${m[2]} has no ${m[1]} kernel (it cannot train a conv net)`) : null;
+}
+
+function prepareModel(tf: Tf, d: ModelData, threads: number, note: string | null): Prepared {
+  const [c, h, w] = d.model.input;
+  const x = tf.tidy(() => tf.transpose(tf.tensor4d(d.image, [d.batch, c, h, w]), [0, 2, 3, 1])) as TF.Tensor4D;
+  const model = buildModel(tf, d);
+  if (d.kind === 'infer') {
+    return {
+      threads,
+      note,
+      step: () => {
+        const logits = tf.tidy(() => model.forward(x));
+        const v = logits.dataSync()[0]!;
+        logits.dispose();
+        return v;
+      },
+    };
+  }
+  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(d.labels, 'int32'), d.model.classes));
+  const optimizer = tf.train.adam(d.adam.lr, d.adam.beta1, d.adam.beta2, d.adam.eps);
+  const loss = () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as TF.Scalar;
+  return {
+    threads,
+    note,
+    step: () => {
+      let cost: TF.Scalar | null;
+      try {
+        cost = optimizer.minimize(loss, true, model.variables);
+      } catch (e) {
+        throw unsupportedKernel(e) ?? e;
+      }
+      if (!cost) throw new Error('internal: optimizer.minimize returned no cost');
+      const v = cost.dataSync()[0]!;
+      cost.dispose();
+      return v;
+    },
+  };
+}
+
+export async function prepareTfjs(variant: TfVariant, d: CaseData): Promise<Prepared> {
+  const { tf, threads } = await loadTf(variant);
+  const note = variant === 'cpu' ? null : threads === 1 ? 'TF.js-wasm turns threads off under Node' : null;
+  if (d.kind !== 'matmul') return prepareModel(tf, d, threads, note);
+  const a = tf.tensor2d(d.a, [d.n, d.n]);
+  const b = tf.tensor2d(d.b, [d.n, d.n]);
+  return {
+    threads,
+    note,
+    step: () => {
+      const out = tf.matMul(a, b);
+      const v = out.dataSync()[0]!;
+      out.dispose();
+      return v;
+    },
+  };
+}

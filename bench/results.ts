@@ -1,0 +1,174 @@
+// The benchmark's records: one result per (case, implementation), the results file and its schema check.
+//
+// Pure code only (no timing, no processes): the harness test checks it without running a case.
+
+export const RESULTS_SCHEMA = 'sinter-bench/1';
+
+/** Marks the line of a child's stdout that carries its result, apart from whatever the libraries print. */
+export const RESULT_MARK = '@@sinter-bench-result ';
+
+/**
+ * What became of one (case, implementation) pair:
+ *   ok             measured; `figure` is the median of `runs`
+ *   unsupported    the implementation cannot do this case (e.g. a missing kernel); `reason` says why
+ *   not-available  the implementation is not installed or not built yet (a Sinter backend still to come)
+ *   skipped        left out by policy (a slow reference run without --include-slow); `reason` says so
+ *   error          the case failed; `reason` holds the error
+ */
+export const STATUSES = ['ok', 'unsupported', 'not-available', 'skipped', 'error'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const UNITS = ['GFLOP/s', 'samples/s'] as const;
+export type Unit = (typeof UNITS)[number];
+
+export interface CaseResult {
+  readonly case: string;
+  readonly impl: string;
+  readonly status: Status;
+  readonly unit: Unit;
+  /** What was run: `1024×1024` or `batch 64`. */
+  readonly size: string;
+  /** Median of `runs`; null unless status is ok. */
+  readonly figure: number | null;
+  /** The figure of each timed run (each run times `stepsPerRun` steps back to back). */
+  readonly runs: readonly number[];
+  readonly stepsPerRun: number;
+  readonly warmupSteps: number;
+  /** Threads the implementation computed on; null when it does not say. */
+  readonly threads: number | null;
+  /**
+   * A number every implementation of the case must agree on: the second step's loss (train:
+   * the loss after one Adam update from the shared weights), or the first output element
+   * (matmul, inference). Null when not measured.
+   */
+  readonly check: number | null;
+  readonly note: string | null;
+  readonly reason: string | null;
+  /** Wall time of the child process, seconds. */
+  readonly seconds: number;
+}
+
+export interface HostInfo {
+  /** The file-name tag of the machine: platform, arch, CPU count. */
+  readonly kind: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly node: string;
+  /** Load averages (1, 5, 15 min) when the run started: other work on the machine skews figures. */
+  readonly loadavg: readonly number[];
+}
+
+export interface BenchFile {
+  readonly schema: typeof RESULTS_SCHEMA;
+  /** ISO timestamp of the start of the run. */
+  readonly date: string;
+  readonly command: string;
+  readonly host: HostInfo;
+  readonly options: { readonly quick: boolean; readonly includeSlow: boolean };
+  readonly results: readonly CaseResult[];
+}
+
+/** The middle value (mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('internal: median of no values');
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** How many times faster `sinter` is than `peer` on the same case; null unless both were measured. */
+export function speedup(sinter: CaseResult | undefined, peer: CaseResult | undefined): number | null {
+  if (!sinter || !peer || sinter.figure === null || peer.figure === null || peer.figure <= 0) return null;
+  return sinter.figure / peer.figure;
+}
+
+/**
+ * Implementations of a case whose check value differs from the case's first measured one by
+ * more than `rtol` relative (they did not compute the same thing, so their figures don't compare).
+ */
+export function checkMismatches(results: readonly CaseResult[], rtol = 1e-3): { case: string; impl: string; check: number; expected: number; against: string }[] {
+  const out: { case: string; impl: string; check: number; expected: number; against: string }[] = [];
+  const first = new Map<string, CaseResult>();
+  for (const r of results) {
+    if (r.check === null) continue;
+    const f = first.get(r.case);
+    if (!f) {
+      first.set(r.case, r);
+      continue;
+    }
+    const expected = f.check!;
+    if (Math.abs(r.check - expected) > rtol * Math.max(Math.abs(expected), 1e-6)) out.push({ case: r.case, impl: r.impl, check: r.check, expected, against: f.impl });
+  }
+  return out;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isNumOrNull = (x: unknown) => x === null || isNum(x);
+const isStrOrNull = (x: unknown) => x === null || typeof x === 'string';
+
+function resultProblems(r: unknown, where: string): string[] {
+  if (!isObject(r)) return [`${where}: not an object`];
+  const p: string[] = [];
+  const need = (ok: boolean, field: string, what: string) => {
+    if (!ok) p.push(`${where}.${field}: ${what}`);
+  };
+  need(typeof r['case'] === 'string', 'case', 'a string');
+  need(typeof r['impl'] === 'string', 'impl', 'a string');
+  need((STATUSES as readonly unknown[]).includes(r['status']), 'status', `one of ${STATUSES.join(', ')}`);
+  need((UNITS as readonly unknown[]).includes(r['unit']), 'unit', `one of ${UNITS.join(', ')}`);
+  need(typeof r['size'] === 'string', 'size', 'a string');
+  need(isNumOrNull(r['figure']), 'figure', 'a number or null');
+  need(Array.isArray(r['runs']) && r['runs'].every(isNum), 'runs', 'an array of numbers');
+  need(Number.isInteger(r['stepsPerRun']) && (r['stepsPerRun'] as number) >= 0, 'stepsPerRun', 'a non-negative integer');
+  need(Number.isInteger(r['warmupSteps']) && (r['warmupSteps'] as number) >= 0, 'warmupSteps', 'a non-negative integer');
+  need(r['threads'] === null || (Number.isInteger(r['threads']) && (r['threads'] as number) > 0), 'threads', 'a positive integer or null');
+  need(isNumOrNull(r['check']), 'check', 'a number or null');
+  need(isStrOrNull(r['note']), 'note', 'a string or null');
+  need(isStrOrNull(r['reason']), 'reason', 'a string or null');
+  need(isNum(r['seconds']) && (r['seconds'] as number) >= 0, 'seconds', 'a non-negative number');
+  if (p.length) return p;
+  const runs = r['runs'] as number[];
+  if (r['status'] === 'ok') {
+    need(runs.length >= 1, 'runs', 'at least one timed run when ok');
+    need(r['figure'] !== null && runs.length >= 1 && Math.abs((r['figure'] as number) - median(runs)) <= 1e-9 * Math.abs(r['figure'] as number), 'figure', 'the median of runs');
+  } else {
+    need(r['figure'] === null, 'figure', 'null unless ok');
+    need(typeof r['reason'] === 'string' && r['reason'] !== '', 'reason', 'a reason unless ok');
+  }
+  return p;
+}
+
+/** Every way `x` fails to be a results file; empty when it is one. */
+export function validateBenchFile(x: unknown): string[] {
+  if (!isObject(x)) return ['file: not an object'];
+  const p: string[] = [];
+  if (x['schema'] !== RESULTS_SCHEMA) p.push(`schema: expected ${RESULTS_SCHEMA}`);
+  if (typeof x['date'] !== 'string' || Number.isNaN(Date.parse(x['date']))) p.push('date: an ISO date');
+  if (typeof x['command'] !== 'string') p.push('command: a string');
+  const h = x['host'];
+  if (!isObject(h)) p.push('host: an object');
+  else {
+    if (typeof h['kind'] !== 'string' || typeof h['cpuModel'] !== 'string' || typeof h['node'] !== 'string') p.push('host: kind, cpuModel and node strings');
+    if (!Number.isInteger(h['cpus'])) p.push('host.cpus: an integer');
+    if (!Array.isArray(h['loadavg']) || !h['loadavg'].every(isNum)) p.push('host.loadavg: numbers');
+  }
+  const o = x['options'];
+  if (!isObject(o) || typeof o['quick'] !== 'boolean' || typeof o['includeSlow'] !== 'boolean') p.push('options: quick and includeSlow booleans');
+  const rs = x['results'];
+  if (!Array.isArray(rs)) p.push('results: an array');
+  else {
+    rs.forEach((r, i) => p.push(...resultProblems(r, `results[${i}]`)));
+    const seen = new Set<string>();
+    for (const r of rs) {
+      if (!isObject(r)) continue;
+      const key = `${String(r['case'])} × ${String(r['impl'])}`;
+      if (seen.has(key)) p.push(`results: ${key} appears twice`);
+      seen.add(key);
+    }
+  }
+  return p;
+}
