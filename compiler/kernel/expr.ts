@@ -479,13 +479,21 @@ export class ExprBuilder {
     return { terms, c: la.c + sign * lb.c };
   }
 
-  /** An integer expression as Σ cᵢ·tᵢ + c, looking through add, sub and multiplication by constants. */
+  private readonly linears = new Map<number, Linear>();
+
+  /**
+   * An integer expression as Σ cᵢ·tᵢ + c, looking through add, sub and multiplication by
+   * constants (memoized; callers copy the terms before changing them).
+   */
   private linear(e: Expr): Linear {
-    if (e.kind === 'const' && e.type === 'i32') return { terms: new Map(), c: e.value };
-    if (e.kind === 'binary' && e.type === 'i32' && (e.fn === 'add' || e.fn === 'sub' || (e.fn === 'mul' && (e.a.kind === 'const' || e.b.kind === 'const')))) {
-      return this.linearOf(e.a, e.fn, e.b);
-    }
-    return { terms: new Map([[e, 1]]), c: 0 };
+    let lin = this.linears.get(e.id);
+    if (lin) return lin;
+    if (e.kind === 'const' && e.type === 'i32') lin = { terms: new Map(), c: e.value };
+    else if (e.kind === 'binary' && e.type === 'i32' && (e.fn === 'add' || e.fn === 'sub' || (e.fn === 'mul' && (e.a.kind === 'const' || e.b.kind === 'const')))) {
+      lin = this.linearOf(e.a, e.fn, e.b);
+    } else lin = { terms: new Map([[e, 1]]), c: 0 };
+    this.linears.set(e.id, lin);
+    return lin;
   }
 
   /**
@@ -497,7 +505,8 @@ export class ExprBuilder {
   private fromLinear(lin: Linear): Expr {
     const terms = new Map([...lin.terms].filter(([, c]) => c !== 0));
     let constant = lin.c;
-    for (let changed = true; changed; ) {
+    const hasMod = [...terms.keys()].some((t) => t.kind === 'binary' && t.fn === 'mod');
+    for (let changed = hasMod; changed; ) {
       changed = false;
       for (const [t, c] of terms) {
         if (t.kind !== 'binary' || t.fn !== 'mod' || t.b.kind !== 'const') continue;

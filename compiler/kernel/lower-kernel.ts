@@ -73,7 +73,25 @@ export function groupInputs(ix: GraphIndex, members: ReadonlySet<ValueId>): Set<
   return out;
 }
 
+/** Lowered kernels by graph (graphs are immutable), so passes that look at the same kernel share one lowering. */
+const lowerings = new WeakMap<Graph, Map<string, LoweredKernel>>();
+
 export function lowerKernel(ix: GraphIndex, members: ReadonlySet<ValueId>, outputs: readonly ValueId[] = groupOutputs(ix, members)): LoweredKernel {
+  let cache = lowerings.get(ix.graph);
+  if (!cache) {
+    cache = new Map();
+    lowerings.set(ix.graph, cache);
+  }
+  const key = `${[...members].sort((a, b) => a - b).join(',')}|${outputs.join(',')}`;
+  let k = cache.get(key);
+  if (!k) {
+    k = lowerUncached(ix, members, outputs);
+    cache.set(key, k);
+  }
+  return k;
+}
+
+function lowerUncached(ix: GraphIndex, members: ReadonlySet<ValueId>, outputs: readonly ValueId[]): LoweredKernel {
   if (outputs.length === 0) throw new Error('internal: a kernel with no outputs');
   const e = new ExprBuilder();
   const space = ix.typeOf(outputs[0]!).shape;

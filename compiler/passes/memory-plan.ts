@@ -176,12 +176,9 @@ class Facts {
 
   /** An input of kernel k that dies there and that an output may take over in place (`fits` checks sizes and sharing), or null. */
   reusable(k: number, fits: (b: ValueId) => boolean): ValueId | null {
-    if (!this.kernel(k)) return null;
-    for (const b of this.kernel(k)!.inputs) {
-      if (!this.producer.has(b) || this.ix.outputs.has(b) || this.last.get(b) !== k) continue;
-      if (fits(b) && this.readsAtPointOnly(k, b)) return b;
-    }
-    return null;
+    const dying = [...new Set(this.f.kernels[k]!.flatMap((v) => this.ix.defs.get(v)!.inputs))].filter((b) => this.producer.has(b) && this.producer.get(b) !== k && !this.ix.outputs.has(b) && this.last.get(b) === k && fits(b));
+    if (dying.length === 0 || !this.kernel(k)) return null;
+    return dying.find((b) => this.readsAtPointOnly(k, b)) ?? null;
   }
 }
 
