@@ -174,6 +174,28 @@ export function dumpText(stage: string, s: PipelineState, ms: number): string {
   return `// ---- after ${stage} (${ms.toFixed(2)} ms) ----\n${plan}${body}`;
 }
 
+/** The environment variables the pipeline reads (SINTER_DEBUG, SINTER_VERIFY), as the CLI passes them. */
+export type DebugEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Pipeline options from the debug ladder: SINTER_VERIFY=1 verifies after every stage;
+ * SINTER_DEBUG=1 logs each stage's time, 2 also the kernel program, 3 also the IR after every
+ * stage, 4 also every rewrite-rule hit. `log` receives whole lines (the CLI writes them to stderr).
+ */
+export function debugOptions(env: DebugEnv, log: (line: string) => void): Pick<PipelineOptions, 'verify' | 'after' | 'onRewrite'> {
+  const level = Number(env['SINTER_DEBUG'] ?? 0) || 0;
+  const verify = env['SINTER_VERIFY'] === '1';
+  const after = (stage: string, state: PipelineState, ms: number): void => {
+    log(`sinter: ${stage} ${ms.toFixed(2)} ms`);
+    if (level >= 3 || (level >= 2 && stage === 'lower')) log(dumpText(stage, state, ms).trimEnd());
+  };
+  return {
+    verify,
+    ...(level >= 1 ? { after } : {}),
+    ...(level >= 4 ? { onRewrite: (rule: string, op: string) => log(`sinter: rewrite ${rule} at ${op}`) } : {}),
+  };
+}
+
 /**
  * The `--dump-after NAME|all` helper: the stages a spec names (comma-separated names, or
  * `all`), or the unknown names it has. The CLI prints `dumpText` after each of them.
