@@ -132,6 +132,12 @@ export const PEERS: readonly PeerSpec[] = [
     note: 'stock TF.js-wasm cannot train a conv net; this column registers the missing filter-gradient kernel (a convolution with batch and channels swapped, run by the wasm backend itself)',
   },
   { id: 'jax-wasm', label: 'jax-js 0.1.25, wasm device, jit-compiled step (lax.conv, reduceWindow max pooling)' },
+  {
+    id: 'jax-wasm-im2col',
+    label: 'jax-js 0.1.25 with each convolution written by this benchmark as an im2col matmul',
+    only: ['cnn-train', 'cnn-infer'],
+    note: "jax-js's own convolution trains slowly; this column writes each conv as one matmul over stacked shifted slices (im2col), the fastest jax-js formulation known here",
+  },
 ];
 
 export function isSinter(impl: string): boolean {

@@ -18,7 +18,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 async function prepare(impl: string, data: CaseData): Promise<Prepared> {
   if (isSinter(impl)) return (await import('./impls/sinter.js')).prepareSinter(impl.slice('sinter-'.length), data);
   if (impl === 'tfjs-cpu' || impl === 'tfjs-wasm' || impl === 'tfjs-wasm-patched') return (await import('./impls/tfjs.js')).prepareTfjs(impl.slice('tfjs-'.length) as 'cpu' | 'wasm' | 'wasm-patched', data);
-  if (impl === 'jax-wasm') return (await import('./impls/jax.js')).prepareJax(data);
+  if (impl === 'jax-wasm' || impl === 'jax-wasm-im2col') return (await import('./impls/jax.js')).prepareJax(data, impl === 'jax-wasm-im2col');
   throw new Error(`internal: no implementation '${impl}'`);
 }
 

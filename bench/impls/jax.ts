@@ -27,19 +27,39 @@ function array(jax: Jax, data: Float32Array, shape: readonly number[]): JaxArray
   return jax.numpy.array(data).reshape([...shape]);
 }
 
+/**
+ * A stride-1 'valid' convolution as one matmul over im2col patches: the k² shifted slices of x
+ * stacked as [n, c, k², oh, ow], laid out (c, tap) per output pixel to match w's [o, c, k, k].
+ */
+function im2colConv(jax: Jax, x: JaxArray, w: JaxArray, shape: { n: number; c: number; h: number; w: number; o: number; k: number }): JaxArray {
+  const { numpy: np } = jax;
+  const { n, c, o, k } = shape;
+  const [oh, ow] = [shape.h - k + 1, shape.w - k + 1];
+  const taps: JaxArray[] = [];
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) taps.push(x.ref.slice([], [], [i, i + oh], [j, j + ow]));
+  x.dispose();
+  const cols = np.transpose(np.stack(taps, 2), [0, 3, 4, 1, 2]).reshape([n * oh * ow, c * k * k]);
+  const y = np.matmul(cols, np.transpose(w.reshape([o, c * k * k]), [1, 0]));
+  return np.transpose(y.reshape([n, oh, ow, o]), [0, 3, 1, 2]);
+}
+
 /** The network as a function of (parameters, input); parameters alternate weight, bias per layer. */
-function forwardFn(jax: Jax, d: ModelData): (p: JaxArray[], x: JaxArray) => JaxArray {
+function forwardFn(jax: Jax, d: ModelData, im2col: boolean): (p: JaxArray[], x: JaxArray) => JaxArray {
   const { numpy: np, nn, lax } = jax;
   return (p, x) => {
     let h = x;
     let i = 0;
+    let [c, hh, ww] = d.model.input;
     for (const l of d.model.layers) {
       if (l.kind === 'conv2d') {
-        h = lax.conv(h, p[i]!, [1, 1], 'VALID').add(p[i + 1]!.reshape([1, -1, 1, 1]));
+        const y = im2col ? im2colConv(jax, h, p[i]!, { n: d.batch, c, h: hh, w: ww, o: l.filters, k: l.kernel }) : lax.conv(h, p[i]!, [1, 1], 'VALID');
+        h = y.add(p[i + 1]!.reshape([1, -1, 1, 1]));
         if (l.relu) h = nn.relu(h);
         i += 2;
+        [c, hh, ww] = [l.filters, hh - l.kernel + 1, ww - l.kernel + 1];
       } else if (l.kind === 'maxpool') {
         h = lax.reduceWindow(h, (win: JaxArray) => np.max(win), [l.size, l.size], [l.size, l.size]);
+        [hh, ww] = [Math.floor(hh / l.size), Math.floor(ww / l.size)];
       } else if (l.kind === 'flatten') {
         h = h.reshape([d.batch, -1]);
       } else {
@@ -52,12 +72,12 @@ function forwardFn(jax: Jax, d: ModelData): (p: JaxArray[], x: JaxArray) => JaxA
   };
 }
 
-function prepareModel(jax: Jax, d: ModelData): Prepared {
+function prepareModel(jax: Jax, d: ModelData, im2col: boolean): Prepared {
   const { numpy: np, nn, jit, valueAndGrad, tree } = jax;
   const [c, h, w] = d.model.input;
   const x = array(jax, d.image, [d.batch, c, h, w]);
   const params = d.weights.flatMap((lw) => [array(jax, lw.w, lw.wShape), array(jax, lw.b, [lw.b.length])]);
-  const forward = forwardFn(jax, d);
+  const forward = forwardFn(jax, d, im2col);
   if (d.kind === 'infer') {
     const infer = jit(forward);
     return { threads: 1, note: ONE_THREAD, step: () => infer(tree.ref(params), x.ref).dataSync()[0]! };
@@ -89,9 +109,10 @@ function prepareModel(jax: Jax, d: ModelData): Prepared {
   };
 }
 
-export async function prepareJax(d: CaseData): Promise<Prepared> {
+/** `im2col` writes each convolution as a matmul over patches instead of calling lax.conv. */
+export async function prepareJax(d: CaseData, im2col: boolean): Promise<Prepared> {
   const jax = await loadJax();
-  if (d.kind !== 'matmul') return prepareModel(jax, d);
+  if (d.kind !== 'matmul') return prepareModel(jax, d, im2col);
   const a = array(jax, d.a, [d.n, d.n]);
   const b = array(jax, d.b, [d.n, d.n]);
   const mm = jax.jit((x: JaxArray, y: JaxArray) => jax.numpy.matmul(x, y));
