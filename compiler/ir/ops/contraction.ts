@@ -3,6 +3,8 @@
 import type { Shape, TensorType } from '../types.js';
 import { formatType, numel } from '../types.js';
 import { expectDType, expectLength, expectRank, fail, result } from './common.js';
+import type { WindowTaps } from './indexing.js';
+import { int32Dims, packed, windowTaps } from './indexing.js';
 import type { Attrs, OpDef, Precision, RefTensor, VjpFn } from './op.js';
 import { allocRef, boolAttr, defineOps, intAttr, intsAttr } from './op.js';
 
@@ -26,88 +28,123 @@ export function expectWindowAttrs(stride: readonly number[], padding: readonly n
   if (padding.some((p) => p < 0)) fail(`padding must be non-negative, got [${padding.join(', ')}]`);
 }
 
-/** Each output element is one float64 dot product over k, rounded to f32 once. */
+/**
+ * Σ_q a[aAt + q] · b[bAt + q] for q < length, in float64 and increasing q: the innermost
+ * loop of every contraction below, over two rows the caller has made contiguous.
+ */
+function dot(a: Float64Array, aAt: number, b: Float64Array, bAt: number, length: number): number {
+  let sum = 0;
+  for (let q = 0; q < length; q++) sum += a[aAt + q]! * b[bAt + q]!;
+  return sum;
+}
+
+/**
+ * c[i, j] = Σ_p op(a)[i, p] · op(b)[p, j]: one float64 dot product over p per output element,
+ * rounded to f32 once. Per batch, op(a) is copied to float64 rows [m, k] and op(b) to rows
+ * [n, k] (transposed), so both dot operands are contiguous whichever way each is stored.
+ */
 function matmulReference(a: RefTensor, b: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
-  const rank = out.shape.length;
-  const m = out.shape[rank - 2]!;
-  const n = out.shape[rank - 1]!;
-  const aRows = a.type.shape[rank - 2]!;
-  const aCols = a.type.shape[rank - 1]!;
-  const bCols = b.type.shape[rank - 1]!;
+  const outDims = int32Dims(out.shape);
+  const aDims = int32Dims(a.type.shape);
+  const bDims = int32Dims(b.type.shape);
+  const rank = outDims.length;
+  const m = outDims[rank - 2]!;
+  const n = outDims[rank - 1]!;
+  const aRows = aDims[rank - 2]!;
+  const aCols = aDims[rank - 1]!;
+  const bCols = bDims[rank - 1]!;
   const k = boolAttr(attrs, 'transpose_a') ? aRows : aCols;
-  // Steps through a along (i, p) and b along (p, j), whichever way each operand is stored.
-  const [aI, aP] = boolAttr(attrs, 'transpose_a') ? [1, aCols] : [aCols, 1];
-  const [bP, bJ] = boolAttr(attrs, 'transpose_b') ? [1, bCols] : [bCols, 1];
-  const batches = numel(out.shape.slice(0, -2));
+  // Steps through a along (i, p) and b along (j, p), whichever way each operand is stored.
+  const aStrides = boolAttr(attrs, 'transpose_a') ? [1, aCols] : [aCols, 1];
+  const bStrides = boolAttr(attrs, 'transpose_b') ? [bCols, 1] : [1, bCols];
+  const batches = numel(outDims.slice(0, -2));
   const aSize = aRows * aCols;
-  const bSize = b.type.shape[rank - 2]! * bCols;
+  const bSize = bDims[rank - 2]! * bCols;
   const data = allocRef('f32', batches * m * n, precision);
   for (let bt = 0; bt < batches; bt++) {
+    const rows = packed(a.data, [m, k], aStrides, bt * aSize);
+    const cols = packed(b.data, [n, k], bStrides, bt * bSize);
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0;
-        for (let p = 0; p < k; p++) acc += a.data[bt * aSize + i * aI + p * aP]! * b.data[bt * bSize + p * bP + j * bJ]!;
-        data[(bt * m + i) * n + j] = acc;
-      }
+      for (let j = 0; j < n; j++) data[(bt * m + i) * n + j] = dot(rows, i * k, cols, j * k, k);
     }
   }
   return { type: out, data };
 }
 
-/** The geometry of one conv2d: input [n, c, h, w], weight [o, cg, kh, kw], output [n, o, oh, ow]. */
-interface ConvGeometry {
-  readonly x: readonly [number, number, number, number];
-  readonly w: readonly [number, number, number, number];
-  readonly y: readonly [number, number, number, number];
-  readonly stride: readonly number[];
-  readonly padding: readonly number[];
-  readonly dilation: readonly number[];
+/**
+ * The sizes of one conv2d, input [n, c, h, w], weight [o, cg, kh, kw], output [n, o, oh, ow],
+ * split by group (og output channels per group), with its window taps over one input plane.
+ */
+interface ConvLayout {
+  readonly n: number;
+  readonly c: number;
+  readonly o: number;
   readonly groups: number;
+  readonly cg: number;
+  readonly og: number;
+  /** Kernel positions kh·kw, input plane size h·w, output plane size oh·ow. */
+  readonly kk: number;
+  readonly hw: number;
+  /** Output positions per row (ow) and in all (oh·ow). */
+  readonly ow: number;
+  readonly positions: number;
+  /**
+   * Null when n·o·cg = 0: every result element is then an empty sum (or there is none), and
+   * the window, which no product needs, need not be listed.
+   */
+  readonly taps: WindowTaps | null;
 }
 
-function convGeometry(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvGeometry {
-  return {
-    x: x as ConvGeometry['x'],
-    w: w as ConvGeometry['w'],
-    y: y as ConvGeometry['y'],
-    stride: intsAttr(attrs, 'stride'),
-    padding: intsAttr(attrs, 'padding'),
-    dilation: intsAttr(attrs, 'dilation'),
-    groups: intAttr(attrs, 'groups'),
-  };
+function convLayout(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvLayout {
+  const [, c, h, wd] = int32Dims(x) as [number, number, number, number];
+  const [, cg, kh, kw] = int32Dims(w) as [number, number, number, number];
+  const [n, o, oh, ow] = int32Dims(y) as [number, number, number, number];
+  // groups divides o, so `| 0` is exact whenever o > 0 (with o = 0 the ops return before reading it).
+  const groups = intAttr(attrs, 'groups') | 0;
+  const window = { h, w: wd, oh, ow, kh, kw, stride: intsAttr(attrs, 'stride'), padding: intsAttr(attrs, 'padding'), dilation: intsAttr(attrs, 'dilation') };
+  return { n, c, o, groups, cg, og: (o / groups) | 0, kk: kh * kw, hw: h * wd, ow, positions: oh * ow, taps: n * o * cg === 0 ? null : windowTaps(window) };
 }
 
-/** Direct loops over the window; taps that fall in the zero padding are skipped. */
+/*
+ * The three conv references below compute one sum, y[b, o, p] = Σ_ci Σ_t x[b, ci, at[t]] ·
+ * w[o, ci, k[t]] over the channels ci of o's group and the in-bounds taps t of output
+ * position p, each for a different unknown. Each runs one index of the sum innermost, as a
+ * dot product over float64 copies of its operands laid out with that index contiguous,
+ * and adds the dot products up in float64, rounding each result element to f32 once.
+ */
+
+/**
+ * conv2d: y[b, o, p] = Σ_t Σ_ci w[o, ci, k[t]] · x[b, ci, at[t]]. For one output row at a
+ * time, each position's window is gathered into a patch laid out like a weight row, (k, ci)
+ * with ci fastest; the in-bounds taps of one kernel row are then a contiguous run in both,
+ * and the sum is one dot product per run.
+ */
 function conv2dReference(x: RefTensor, w: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
-  const [sh, sw] = intsAttr(attrs, 'stride') as [number, number];
-  const [pt, , pl] = intsAttr(attrs, 'padding') as [number, number, number, number];
-  const [dh, dw] = intsAttr(attrs, 'dilation') as [number, number];
-  const groups = intAttr(attrs, 'groups');
-  const [, c, h, wd] = x.type.shape as [number, number, number, number];
-  const [, cg, kh, kw] = w.type.shape as [number, number, number, number];
-  const [n, o, oh, ow] = out.shape as [number, number, number, number];
-  const perGroup = o / groups;
-  const data = allocRef('f32', n * o * oh * ow, precision);
-  let at = 0;
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < o; oc++) {
-      const firstChannel = Math.floor(oc / perGroup) * cg;
-      for (let y = 0; y < oh; y++) {
-        for (let xo = 0; xo < ow; xo++) {
-          let acc = 0;
-          for (let ci = 0; ci < cg; ci++) {
-            const plane = (b * c + firstChannel + ci) * h;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = y * sh - pt + ky * dh;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = xo * sw - pl + kx * dw;
-                if (ix < 0 || ix >= wd) continue;
-                acc += x.data[(plane + iy) * wd + ix]! * w.data[((oc * cg + ci) * kh + ky) * kw + kx]!;
-              }
-            }
+  const l = convLayout(x.type.shape, w.type.shape, out.shape, attrs);
+  if (l.taps === null) return { type: out, data: allocRef('f32', numel(out.shape), precision) };
+  const { start, at, k, rowRun } = l.taps;
+  const { cg, og, kk, hw, ow, positions } = l;
+  const row = kk * cg;
+  const data = allocRef('f32', numel(out.shape), precision);
+  const patches = new Float64Array(ow * row);
+  for (let g = 0; g < l.groups; g++) {
+    const wT = packed(w.data, [og, kk, cg], [cg * kk, 1, kk], g * og * cg * kk);
+    for (let b = 0; b < l.n; b++) {
+      const xT = packed(x.data, [hw, cg], [1, hw], (b * l.c + g * cg) * hw);
+      for (let p0 = 0; p0 < positions; p0 += ow) {
+        for (let p = p0; p < p0 + ow; p++) {
+          for (let t = start[p]!; t < start[p + 1]!; t++) {
+            for (let ci = 0; ci < cg; ci++) patches[(p - p0) * row + k[t]! * cg + ci] = xT[at[t]! * cg + ci]!;
           }
-          data[at++] = acc;
+        }
+        for (let o = 0; o < og; o++) {
+          const yAt = (b * l.o + g * og + o) * positions;
+          for (let p = p0; p < p0 + ow; p++) {
+            const run = rowRun[p]!;
+            let sum = 0;
+            for (let t = start[p]!; t < start[p + 1]!; t += run) sum += dot(wT, o * row + k[t]! * cg, patches, (p - p0) * row + k[t]! * cg, run * cg);
+            data[yAt + p] = sum;
+          }
         }
       }
     }
@@ -116,59 +153,56 @@ function conv2dReference(x: RefTensor, w: RefTensor, attrs: Attrs, out: TensorTy
 }
 
 /**
- * Calls `tap(xAt, wAt, yAt)` with the flat offsets of every (input, weight, output) triple
- * conv2d multiplies, in the order conv2dReference visits them; taps that fall in the zero
- * padding are skipped. Both gradients are this walk, accumulating into a different operand.
+ * conv2d_backward_input: dx[b, ci, at[t]] = Σ_{(p, t)} Σ_o wT[ci, k[t], o] · dyT[b][p, o] over
+ * the taps t of positions p that read that input element, the dot product over o.
  */
-function forEachTap(g: ConvGeometry, tap: (xAt: number, wAt: number, yAt: number) => void): void {
-  const [sh, sw] = g.stride as [number, number];
-  const [pt, , pl] = g.padding as [number, number, number, number];
-  const [dh, dw] = g.dilation as [number, number];
-  const [, c, h, wd] = g.x;
-  const [, cg, kh, kw] = g.w;
-  const [n, o, oh, ow] = g.y;
-  const perGroup = o / g.groups;
-  let yAt = 0;
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < o; oc++) {
-      const firstChannel = Math.floor(oc / perGroup) * cg;
-      for (let y = 0; y < oh; y++) {
-        for (let xo = 0; xo < ow; xo++, yAt++) {
-          for (let ci = 0; ci < cg; ci++) {
-            const plane = (b * c + firstChannel + ci) * h;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = y * sh - pt + ky * dh;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = xo * sw - pl + kx * dw;
-                if (ix < 0 || ix >= wd) continue;
-                tap((plane + iy) * wd + ix, ((oc * cg + ci) * kh + ky) * kw + kx, yAt);
-              }
-            }
-          }
+function convInputGradReference(dy: RefTensor, w: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+  const l = convLayout(out.shape, w.type.shape, dy.type.shape, attrs);
+  if (l.taps === null) return { type: out, data: allocRef('f32', numel(out.shape), precision) };
+  const { start, at, k } = l.taps;
+  const { cg, og, kk, hw, positions } = l;
+  const dx = new Float64Array(numel(out.shape));
+  for (let g = 0; g < l.groups; g++) {
+    const wT = packed(w.data, [cg, kk, og], [kk, 1, cg * kk], g * og * cg * kk);
+    for (let b = 0; b < l.n; b++) {
+      const dyT = packed(dy.data, [positions, og], [1, positions], (b * l.o + g * og) * positions);
+      for (let p = 0; p < positions; p++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const plane = (b * l.c + g * cg + ci) * hw;
+          for (let t = start[p]!; t < start[p + 1]!; t++) dx[plane + at[t]!]! += dot(wT, (ci * kk + k[t]!) * og, dyT, p * og, og);
         }
       }
     }
   }
+  const data = allocRef('f32', dx.length, precision);
+  data.set(dx);
+  return { type: out, data };
 }
 
 /**
- * The two conv2d gradients: each result element is a float64 sum of products of the other
- * two operands over the taps that touch it, in forEachTap's order, rounded once.
+ * conv2d_backward_filter: dw[o, ci, k] = Σ_{(p, t) with k[t] = k} Σ_b xB[ci, at[t], b] ·
+ * dyB[o, p, b], the dot product over the batch, with both operands copied batch-last.
  */
-function convGradReference(which: 'input' | 'filter', a: RefTensor, b: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
-  const acc = new Float64Array(numel(out.shape));
-  if (which === 'input') {
-    forEachTap(convGeometry(out.shape, b.type.shape, a.type.shape, attrs), (xAt, wAt, yAt) => {
-      acc[xAt]! += a.data[yAt]! * b.data[wAt]!;
-    });
-  } else {
-    forEachTap(convGeometry(a.type.shape, out.shape, b.type.shape, attrs), (xAt, wAt, yAt) => {
-      acc[wAt]! += a.data[xAt]! * b.data[yAt]!;
-    });
+function convFilterGradReference(x: RefTensor, dy: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+  const l = convLayout(x.type.shape, out.shape, dy.type.shape, attrs);
+  if (l.taps === null) return { type: out, data: allocRef('f32', numel(out.shape), precision) };
+  const { start, at, k } = l.taps;
+  const { n, cg, og, kk, hw, positions } = l;
+  const data = allocRef('f32', numel(out.shape), precision);
+  const dw = new Float64Array(kk);
+  for (let g = 0; g < l.groups; g++) {
+    const xB = packed(x.data, [cg, hw, n], [hw, 1, l.c * hw], g * cg * hw);
+    const dyB = packed(dy.data, [og, positions, n], [positions, 1, l.o * positions], g * og * positions);
+    for (let o = 0; o < og; o++) {
+      for (let ci = 0; ci < cg; ci++) {
+        dw.fill(0);
+        for (let p = 0; p < positions; p++) {
+          for (let t = start[p]!; t < start[p + 1]!; t++) dw[k[t]!]! += dot(xB, (ci * hw + at[t]!) * n, dyB, (o * positions + p) * n, n);
+        }
+        data.set(dw, ((g * og + o) * cg + ci) * kk);
+      }
+    }
   }
-  const data = allocRef('f32', acc.length, precision);
-  data.set(acc);
   return { type: out, data };
 }
 
@@ -292,7 +326,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
       expectConvCotangent(dy!, x, w!, attrs, 'conv2d_backward_input');
       return x;
     },
-    evaluate: ([dy, w], attrs, out, precision) => convGradReference('input', dy!, w!, attrs, out, precision),
+    evaluate: ([dy, w], attrs, out, precision) => convInputGradReference(dy!, w!, attrs, out, precision),
     /** Linear in each operand: the cotangent g of the input maps back through conv2d itself. */
     vjp: (ctx, [dy, w], _y, attrs, g) => [
       () => ctx.op('conv2d', [g, w!], convAttrs(attrs)),
@@ -318,7 +352,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
       expectConvCotangent(dy!, x!, w, attrs, 'conv2d_backward_filter');
       return w;
     },
-    evaluate: ([x, dy], attrs, out, precision) => convGradReference('filter', x!, dy!, attrs, out, precision),
+    evaluate: ([x, dy], attrs, out, precision) => convFilterGradReference(x!, dy!, attrs, out, precision),
     vjp: (ctx, [x, dy], _y, attrs, g) => [
       () => ctx.op('conv2d_backward_input', [dy!, g], { ...convAttrs(attrs), input_shape: [...ctx.typeOf(x!).shape] }),
       () => ctx.op('conv2d', [x!, g], convAttrs(attrs)),

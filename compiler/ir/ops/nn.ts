@@ -4,7 +4,7 @@ import type { Shape, TensorType } from '../types.js';
 import { formatType, numel } from '../types.js';
 import { expectDType, expectLength, expectRank, fail, noGradient, result, unreduce } from './common.js';
 import { expectWindowAttrs, windowExtent } from './contraction.js';
-import { beats, splitAtAxis } from './indexing.js';
+import { beats, int32Dims, splitAtAxis } from './indexing.js';
 import type { Attrs, OpDef, OpRule, Precision, RefData, RefTensor } from './op.js';
 import { allocRef, defineOps, intAttr, intsAttr } from './op.js';
 
@@ -17,57 +17,69 @@ type SoftmaxKind = 'softmax' | 'log_softmax';
 const POOL_ATTRS = { kernel: { kind: 'ints' }, stride: { kind: 'ints' }, padding: { kind: 'ints' } } as const;
 
 /**
- * Calls `window(outAt, at)` for each output element of a pooling over input shape `x` and
- * output shape `y`, where `at` lists the flat input offsets of its window clipped to the
- * input, in row-major order (so padding never enters a max or an average, and the first
- * offset that wins a max is the first maximum).
+ * One pooling window clipped to the input: rows y0 ≤ iy < y1 and columns x0 ≤ ix < x1 of
+ * the input plane starting at flat offset `base`. Padding never enters a max or an average.
  */
-function forEachWindow(x: Shape, y: Shape, attrs: Attrs, window: (outAt: number, at: readonly number[]) => void): void {
+interface PoolWindow {
+  base: number;
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
+/**
+ * Calls `window(outAt, win)` for each output element of a pooling over input shape `x` and
+ * output shape `y`, with its window clipped to the input. `win` is reused between calls.
+ */
+function forEachWindow(x: Shape, y: Shape, attrs: Attrs, window: (outAt: number, win: PoolWindow) => void): void {
   const [kh, kw] = intsAttr(attrs, 'kernel') as [number, number];
   const [sh, sw] = intsAttr(attrs, 'stride') as [number, number];
   const [pt, , pl] = intsAttr(attrs, 'padding') as [number, number, number, number];
-  const [, , h, w] = x as [number, number, number, number];
-  const [n, c, oh, ow] = y as [number, number, number, number];
-  const at: number[] = [];
+  const [, , h, w] = int32Dims(x) as [number, number, number, number];
+  const [n, c, oh, ow] = int32Dims(y) as [number, number, number, number];
+  const win: PoolWindow = { base: 0, y0: 0, y1: 0, x0: 0, x1: 0 };
   let outAt = 0;
   for (let plane = 0; plane < n * c; plane++) {
-    const base = plane * h * w;
+    win.base = plane * h * w;
     for (let oy = 0; oy < oh; oy++) {
-      const y0 = Math.max(oy * sh - pt, 0);
-      const y1 = Math.min(oy * sh - pt + kh, h);
+      // Clamped into [0, h], so `| 0` is exact and keeps the element loops in integers.
+      win.y0 = Math.max(oy * sh - pt, 0) | 0;
+      win.y1 = Math.min(oy * sh - pt + kh, h) | 0;
       for (let ox = 0; ox < ow; ox++) {
-        const x0 = Math.max(ox * sw - pl, 0);
-        const x1 = Math.min(ox * sw - pl + kw, w);
-        at.length = 0;
-        for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) at.push(base + iy * w + ix);
-        }
-        window(outAt++, at);
+        win.x0 = Math.max(ox * sw - pl, 0) | 0;
+        win.x1 = Math.min(ox * sw - pl + kw, w) | 0;
+        window(outAt++, win);
       }
     }
   }
 }
 
-/** The offset in `at` of the window's first maximum (NaN counting as largest). */
-function firstMax(data: RefData, at: readonly number[]): number {
-  let best = at[0]!;
-  for (const i of at) {
-    if (beats(data[i]!, data[best]!)) best = i;
+/** The flat input offset of a window's first maximum, in row-major order (NaN counting as largest). */
+function firstMax(data: RefData, win: PoolWindow, w: number): number {
+  let best = win.base + win.y0 * w + win.x0;
+  for (let iy = win.y0; iy < win.y1; iy++) {
+    for (let i = win.base + iy * w + win.x0, end = i + win.x1 - win.x0; i < end; i++) {
+      if (beats(data[i]!, data[best]!)) best = i;
+    }
   }
   return best;
 }
 
+/** max or mean of each window's in-bounds elements; the mean's sum is float64, divided by the count. */
 function poolReference(kind: PoolKind, x: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+  const w = x.type.shape[3]! | 0;
   const data = allocRef('f32', numel(out.shape), precision);
-  forEachWindow(x.type.shape, out.shape, attrs, (outAt, at) => {
-    let best = -Infinity;
-    let sum = 0;
-    for (const i of at) {
-      const v = x.data[i]!;
-      if (beats(v, best)) best = v;
-      sum += v;
+  forEachWindow(x.type.shape, out.shape, attrs, (outAt, win) => {
+    if (kind === 'maxpool2d') {
+      data[outAt] = x.data[firstMax(x.data, win, w)]!;
+      return;
     }
-    data[outAt] = kind === 'maxpool2d' ? best : sum / at.length;
+    let sum = 0;
+    for (let iy = win.y0; iy < win.y1; iy++) {
+      for (let i = win.base + iy * w + win.x0, end = i + win.x1 - win.x0; i < end; i++) sum += x.data[i]!;
+    }
+    data[outAt] = sum / ((win.y1 - win.y0) * (win.x1 - win.x0));
   });
   return { type: out, data };
 }
@@ -78,11 +90,18 @@ function poolReference(kind: PoolKind, x: RefTensor, attrs: Attrs, out: TensorTy
  * null), summed in float64 where windows overlap and rounded once.
  */
 function poolBackwardReference(x: RefTensor | null, dy: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
+  const w = out.shape[3]! | 0;
   const acc = new Float64Array(numel(out.shape));
-  forEachWindow(out.shape, dy.type.shape, attrs, (outAt, at) => {
+  forEachWindow(out.shape, dy.type.shape, attrs, (outAt, win) => {
     const g = dy.data[outAt]!;
-    if (x !== null) acc[firstMax(x.data, at)]! += g;
-    else for (const i of at) acc[i]! += g / at.length;
+    if (x !== null) {
+      acc[firstMax(x.data, win, w)]! += g;
+      return;
+    }
+    const share = g / ((win.y1 - win.y0) * (win.x1 - win.x0));
+    for (let iy = win.y0; iy < win.y1; iy++) {
+      for (let i = win.base + iy * w + win.x0, end = i + win.x1 - win.x0; i < end; i++) acc[i]! += share;
+    }
   });
   const data = allocRef('f32', acc.length, precision);
   data.set(acc);
