@@ -301,6 +301,19 @@ export class ExprBuilder {
   mul(a: Expr, b: Expr): Expr {
     return this.binary('mul', a, b);
   }
+  /** Σ cᵢ·xᵢ + c as one canonical expression (a row-major offset), built once instead of term by term. */
+  combine(terms: readonly (readonly [Expr, number])[], c = 0): Expr {
+    const sum = new Map<Expr, number>();
+    let constant = c;
+    for (const [x, k] of terms) {
+      if (k === 0) continue;
+      const lin = this.linear(x);
+      for (const [t, ct] of lin.terms) sum.set(t, (sum.get(t) ?? 0) + k * ct);
+      constant += k * lin.c;
+    }
+    return this.fromLinear({ terms: sum, c: constant });
+  }
+
   /** a·k + c for a constant k and c. */
   affine(a: Expr, k: number, c: number): Expr {
     return this.add(this.mul(a, this.int(k)), this.int(c));

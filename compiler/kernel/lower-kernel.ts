@@ -135,9 +135,16 @@ function lowerUncached(ix: GraphIndex, members: ReadonlySet<ValueId>, outputs: r
   return { builder: e, inputs, outputs: lowered, space, vars, flat };
 }
 
+const farReads = new WeakMap<LoweredKernel, Set<number>>();
+
 /** Whether every load of `slot` in the kernel reads the element at the kernel's own position. */
 export function readsOnlyAtPoint(k: LoweredKernel, slot: number): boolean {
-  return topoOrder(k.outputs.map((o) => o.expr)).every((x) => x.kind !== 'load' || x.slot !== slot || x.offset === k.flat);
+  let far = farReads.get(k);
+  if (!far) {
+    far = new Set(topoOrder(k.outputs.map((o) => o.expr)).flatMap((x) => (x.kind === 'load' && x.offset !== k.flat ? [x.slot] : [])));
+    farReads.set(k, far);
+  }
+  return !far.has(slot);
 }
 
 /** The reduction nodes of a kernel's expressions. */

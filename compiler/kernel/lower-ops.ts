@@ -27,6 +27,8 @@ export type FusionClass = 'elementwise' | 'view' | 'reduce' | 'contraction';
 
 export interface OpLowering {
   readonly cls: FusionClass;
+  /** Reductions one output element of the op computes (softmax: a max and a sum); 0 when omitted. */
+  readonly reductions?: number;
   /** For views: whether each input element is read at most once (a broadcast or gather repeats reads). */
   readonly injective?: boolean;
   lower(e: ExprBuilder, inputs: readonly Access[], inTypes: readonly TensorType[], attrs: Attrs, out: TensorType): Access;
@@ -39,11 +41,7 @@ export function etype(d: DType): EType {
 /** The row-major offset of a multi-index. */
 export function ravel(e: ExprBuilder, idx: readonly Expr[], shape: Shape): Expr {
   const strides = stridesOf(shape);
-  let acc = e.int(0);
-  idx.forEach((x, k) => {
-    if (shape[k] !== 1) acc = e.add(acc, e.mul(x, e.int(strides[k]!)));
-  });
-  return acc;
+  return e.combine(idx.flatMap((x, k) => (shape[k] === 1 ? [] : [[x, strides[k]!] as const])));
 }
 
 /** The multi-index of a row-major offset. */
@@ -145,6 +143,7 @@ function poolBackward(e: ExprBuilder, attrs: Attrs, dyShape: Shape, idx: readonl
 function softmaxLike(kind: 'softmax' | 'log_softmax'): OpLowering {
   return {
     cls: 'reduce',
+    reductions: 2,
     lower: (e, [x], [t], attrs) => (idx) => {
       const axis = int(attrs, 'axis');
       const along = (r: Expr): Expr[] => idx.map((v, k) => (k === axis ? r : v));
@@ -162,6 +161,7 @@ function softmaxLike(kind: 'softmax' | 'log_softmax'): OpLowering {
 function reduction(fn: 'sum' | 'mean' | 'max'): OpLowering {
   return {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [x], [t], attrs, out) => (idx) => {
       const axes = ints(attrs, 'axes');
       const keep = attrs['keepdims'] as boolean;
@@ -210,6 +210,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   max: reduction('max'),
   argmax: {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [x], [t], attrs) => (idx) => {
       const axis = int(attrs, 'axis');
       const keep = attrs['keepdims'] as boolean;
@@ -283,6 +284,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** x plus, in index order, every update whose clamped index lands here (the reference's order). */
   scatter_add: {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [x, ind, upd], [t, it], attrs) => (idx) => {
       const axis = int(attrs, 'axis');
       const j = vars(e, it!.shape);
@@ -294,6 +296,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
 
   matmul: {
     cls: 'contraction',
+    reductions: 1,
     lower: (e, [a, b], [ta], attrs) => (idx) => {
       const rank = idx.length;
       const k = attrs['transpose_a'] ? ta!.shape[rank - 2]! : ta!.shape[rank - 1]!;
@@ -309,6 +312,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** Taps in (channel, ky, kx) order, padding taps skipped, as the reference loops. */
   conv2d: {
     cls: 'contraction',
+    reductions: 1,
     lower: (e, [x, w], [xt, wt], attrs, out) => (idx) => {
       const [stride, pad, dil] = [ints(attrs, 'stride'), ints(attrs, 'padding'), ints(attrs, 'dilation')];
       const [, cg, kh, kw] = wt!.shape as [number, number, number, number];
@@ -325,6 +329,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** The transposed convolution: each input position sums dy·w over the (output channel, tap) pairs that read it. */
   conv2d_backward_input: {
     cls: 'contraction',
+    reductions: 1,
     lower: (e, [dy, w], [dyt, wt], attrs) => (idx) => {
       const [stride, pad, dil] = [ints(attrs, 'stride'), ints(attrs, 'padding'), ints(attrs, 'dilation')];
       const [oc, cg, kh, kw] = wt!.shape as [number, number, number, number];
@@ -342,6 +347,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** Each weight sums x·dy over the (batch, output position) pairs whose window it weighted. */
   conv2d_backward_filter: {
     cls: 'contraction',
+    reductions: 1,
     lower: (e, [x, dy], [xt, dyt], attrs, out) => (idx) => {
       const [stride, pad, dil] = [ints(attrs, 'stride'), ints(attrs, 'padding'), ints(attrs, 'dilation')];
       const [oc, cg] = out.shape as [number, number];
@@ -358,6 +364,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
 
   maxpool2d: {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [x], [t], attrs) => (idx) => {
       const [kh, kw] = ints(attrs, 'kernel') as [number, number];
       const r = vars(e, [kh, kw]);
@@ -367,6 +374,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   },
   avgpool2d: {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [x], [t], attrs) => (idx) => {
       const [kh, kw] = ints(attrs, 'kernel') as [number, number];
       const r = vars(e, [kh, kw]);
@@ -378,6 +386,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** dy of every window whose first maximum (in the window's row-major order) is this element. */
   maxpool2d_backward: {
     cls: 'reduce',
+    reductions: 2,
     lower: (e, [x, dy], [xt, dyt], attrs) => (idx) =>
       poolBackward(e, attrs, dyt!.shape, idx, (oy, ox, ky, kx) => {
         const [kh, kw] = ints(attrs, 'kernel') as [number, number];
@@ -391,6 +400,7 @@ export const LOWERINGS: Readonly<Partial<Record<OpName, OpLowering>>> = {
   /** dy of every covering window divided by that window's in-bounds count. */
   avgpool2d_backward: {
     cls: 'reduce',
+    reductions: 1,
     lower: (e, [dy], [dyt], attrs, out) => (idx) =>
       poolBackward(e, attrs, dyt!.shape, idx, (oy, ox) => ({
         value: e.binary('div', wide(e, dy!([idx[0]!, idx[1]!, oy, ox])), windowCount(e, attrs, out.shape, oy, ox)),

@@ -33,6 +33,7 @@ import { opDef } from '../ir/ops/registry.js';
 import { numel } from '../ir/types.js';
 import type { LoweredKernel } from '../kernel/lower-kernel.js';
 import { GraphIndex, fusionClass, groupInputs, groupOutputs, lowerKernel, readsOnlyAtPoint, reductionsOf } from '../kernel/lower-kernel.js';
+import { LOWERINGS } from '../kernel/lower-ops.js';
 import type { TargetLimits } from '../kernel/target.js';
 import { WEBGPU_DEFAULTS, WORKGROUP_BYTES } from '../kernel/target.js';
 import type { Fused, FusionDecision } from './fused.js';
@@ -182,7 +183,7 @@ class Phase1 {
   }
 
   private reductions(n: Node): number {
-    return reductionCount(this.ix, n);
+    return reductionCount(n);
   }
 
   /** Why n may not join kernel k, or null when it may. */
@@ -220,7 +221,7 @@ class Phase1 {
    */
   private repeats(K: Growing, n: Node): boolean {
     const members = new Set([...K.members, n.id]);
-    const expected = [...members].reduce((s, v) => s + ownReductions(this.ix, this.ix.defs.get(v)!), 0);
+    const expected = [...members].reduce((s, v) => s + ownReductions(this.ix.defs.get(v)!), 0);
     return reductionsOf(lowerKernel(this.ix, members, [K.root])).length > expected;
   }
 
@@ -239,22 +240,14 @@ class Phase1 {
   }
 }
 
-const reductionCounts = new WeakMap<Node, number>();
-
 /** The reductions a node's own lowering makes (a contraction's GEMM included). */
-function ownReductions(ix: GraphIndex, n: Node): number {
-  let r = reductionCounts.get(n);
-  if (r === undefined) {
-    const cls = fusionClass(n.op);
-    r = cls === 'opaque' || cls === 'elementwise' ? 0 : reductionsOf(lowerKernel(ix, new Set([n.id]), [n.id])).length;
-    reductionCounts.set(n, r);
-  }
-  return r;
+function ownReductions(n: Node): number {
+  return LOWERINGS[n.op]?.reductions ?? 0;
 }
 
 /** Reductions a node adds to a kernel's workgroup memory, besides a contraction's own (which its tiles cover). */
-function reductionCount(ix: GraphIndex, n: Node): number {
-  return fusionClass(n.op) === 'contraction' ? 0 : ownReductions(ix, n);
+function reductionCount(n: Node): number {
+  return fusionClass(n.op) === 'contraction' ? 0 : ownReductions(n);
 }
 
 export function workgroupBytes(contraction: boolean, reductions: number): number {
@@ -434,8 +427,15 @@ class Phase2 {
     }
   }
 
+  private readonly sizes = new Map<PKernel, number>();
+
   private size(k: PKernel): number {
-    return numel(this.ix.typeOf(groupOutputs(this.ix, k.members)[0]!).shape);
+    let n = this.sizes.get(k);
+    if (n === undefined) {
+      n = numel(this.ix.typeOf(groupOutputs(this.ix, k.members)[0]!).shape);
+      this.sizes.set(k, n);
+    }
+    return n;
   }
 
   /** Whether `to` is reachable from `from` (through a third kernel only, when `indirect`). */
@@ -468,7 +468,7 @@ class Phase2 {
     const contractions = nodes.filter((n) => fusionClass(n.op) === 'contraction').length;
     if (contractions > 1) return 'each kernel holds one contraction';
     // A contraction's own reduction is covered by its tiles; any other makes it not an epilogue.
-    const reductions = nodes.reduce((s, n) => s + reductionCount(this.ix, n), 0);
+    const reductions = nodes.reduce((s, n) => s + reductionCount(n), 0);
     if (contractions > 0 && reductions > 0) return 'a contraction kernel takes only elementwise epilogues';
     const bindings = groupInputs(this.ix, merged).size + outs.length;
     if (bindings > this.limits.maxStorageBindings) return `one kernel would bind ${bindings} storage buffers; the limit is ${this.limits.maxStorageBindings}`;

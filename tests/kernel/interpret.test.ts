@@ -8,6 +8,7 @@ import { interpret } from '../../compiler/ir/interpret.js';
 import type { OpName } from '../../compiler/ir/ops/registry.js';
 import { OP_NAMES } from '../../compiler/ir/ops/registry.js';
 import { runKernelProgram } from '../../compiler/kernel/interpret.js';
+import { GraphIndex, lowerKernel, reductionsOf } from '../../compiler/kernel/lower-kernel.js';
 import { LOWERINGS } from '../../compiler/kernel/lower-ops.js';
 import { printKernelProgram } from '../../compiler/kernel/print.js';
 import type { Placement } from '../../compiler/kernel/program.js';
@@ -18,7 +19,7 @@ import { arbGraph } from '../helpers/random-graph.js';
 import { identicalOutputs, randomFeeds } from '../passes/support.js';
 
 describe('kernel interpreter, one kernel per node', () => {
-  it('equals the reference bit for bit on random graphs, covering every op (300 graphs)', () => {
+  it('equals the reference bit for bit on random graphs, covering every op; reduction counts match the table (300 graphs)', () => {
     const seen = new Set<OpName>();
     fc.assert(
       fc.property(arbGraph(), (g0) => {
@@ -26,7 +27,12 @@ describe('kernel interpreter, one kernel per node', () => {
         const feeds = randomFeeds(g);
         const program = buildKernelProgram(g, g.nodes.map((n) => [n.id]));
         expect(identicalOutputs(runKernelProgram(program, feeds).outputs, interpret(g, feeds).outputs)).toBe(true);
-        for (const n of g.nodes) seen.add(n.op);
+        const ix = new GraphIndex(g);
+        for (const n of g.nodes) {
+          seen.add(n.op);
+          // The table's reduction count, which fusion budgets with, is what the lowering makes.
+          if (LOWERINGS[n.op]) expect([n.op, reductionsOf(lowerKernel(ix, new Set([n.id]), [n.id])).length]).toEqual([n.op, LOWERINGS[n.op]!.reductions ?? 0]);
+        }
       }),
       { seed: 42, numRuns: 300 },
     );
