@@ -1,0 +1,228 @@
+// Contraction kernels as packed, register-tiled GEMMs: which loops are batch, rows, columns and the reduction, and the code that packs panels and multiplies them.
+//
+// A contraction kernel's template is `sum_K(f64(P) · f64(Q))` (matmul, conv2d and both conv
+// gradients lower to it). Its index space splits, in order, into batch variables, then row
+// variables that only the operand P reads, then column variables that only Q reads (the
+// operands may swap roles); then the result C[batch][row][col] lies in the output's own
+// row-major order, so the epilogue (bias, activation, the optimizer update fused above the
+// reduction) reads C at the point it writes, and an epilogue that is the template itself
+// has the GEMM store straight into the output. A conv is an implicit GEMM this way: per
+// image, weights [out channel][tap] times image patches [tap][position], the patch panel
+// being the im2col of one image (a `where` that skips padding taps becomes zeros there).
+//
+// Panels are packed as float64 in the scratch, four rows interleaved per k step, so the 4×4
+// microkernel streams both panels with unit stride and keeps sixteen accumulators in locals.
+// Sums run over k in order in doubles, as the reference does: results equal the reference's
+// bit for bit, except that a skipped padding tap adds a zero where the reference adds
+// nothing (a sign of zero, or a NaN when the other operand is infinite or NaN there; a
+// masked kernel checks its other panel and runs the plain loops when it is not all finite).
+
+import type { Expr, IndexVar } from '../../kernel/expr.js';
+import { topoOrder } from '../../kernel/expr.js';
+import type { ExprKernel } from '../../kernel/program.js';
+import type { Block, JsEmitter } from './emit.js';
+import { indent, loopNest, newBlock } from './emit.js';
+
+type Reduce = Extract<Expr, { kind: 'reduce' }>;
+
+/** How a contraction kernel runs as a GEMM. */
+export interface GemmPlan {
+  readonly template: Reduce;
+  readonly batch: readonly IndexVar[];
+  readonly rows: readonly IndexVar[];
+  readonly cols: readonly IndexVar[];
+  /** The operand the rows read (packed [row][k]) and the one the columns read. */
+  readonly rowOperand: Expr;
+  readonly colOperand: Expr;
+  readonly reduceVars: readonly IndexVar[];
+  /** The template's `where`, packed as zeros into the panel named by `maskSide`. */
+  readonly mask: Expr | null;
+  readonly maskSide: 'rows' | 'cols';
+  /** Whether a panel depends on the batch variables (and is packed per batch). */
+  readonly rowsPerBatch: boolean;
+  readonly colsPerBatch: boolean;
+  /** The epilogue is the template itself: the GEMM writes the output. */
+  readonly direct: boolean;
+  readonly nb: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
+
+const product = (vs: readonly IndexVar[]): number => vs.reduce((p, v) => p * v.extent, 1);
+const MR = 4;
+const ceil4 = (x: number): number => Math.ceil(x / MR) * MR;
+
+/** Whether `t` is read only outside every other reduction (its value then depends on the space point alone). */
+function readOutsideReductions(values: readonly Expr[], t: Expr): boolean {
+  return topoOrder(values).every((r) => r.kind !== 'reduce' || r === t || !topoOrder([r.body, ...(r.where ? [r.where] : []), ...(r.init ? [r.init] : [])]).includes(t));
+}
+
+/** The GEMM form of a contraction kernel, or null when its template does not fit one (it then runs as plain loops). */
+export function planGemm(k: ExprKernel): GemmPlan | null {
+  const t = k.template;
+  if (!t || t.kind !== 'reduce' || t.fn !== 'sum' || t.init !== null || t.body.kind !== 'binary' || t.body.fn !== 'mul' || t.body.type !== 'f64') return null;
+  if (t.type !== 'f32' && t.type !== 'f64') return null;
+  if (!readOutsideReductions(k.values, t)) return null;
+  const [a, b] = [t.body.a, t.body.b];
+  const inA = new Set(a.free);
+  const inB = new Set(b.free);
+  const side = (v: IndexVar): 'a' | 'b' | 'both' | 'none' => (inA.has(v.id) ? (inB.has(v.id) ? 'both' : 'a') : inB.has(v.id) ? 'b' : 'none');
+  for (let split = 0; split <= k.vars.length; split++) {
+    const batch = k.vars.slice(0, split);
+    const rest = k.vars.slice(split);
+    const sides = rest.map(side);
+    if (sides.includes('both')) continue;
+    const first = sides.find((s) => s !== 'none') ?? 'a';
+    const boundary = sides.findIndex((s) => s !== 'none' && s !== first);
+    const rows = boundary < 0 ? rest : rest.slice(0, boundary);
+    const cols = boundary < 0 ? [] : rest.slice(boundary);
+    if (cols.some((v) => side(v) === first)) continue;
+    const [rowOperand, colOperand] = first === 'a' ? [a, b] : [b, a];
+    const batchIds = new Set(batch.map((v) => v.id));
+    const maskVars = (t.where?.free ?? []).filter((id) => k.vars.some((v) => v.id === id) && !batchIds.has(id));
+    const maskSide = maskVars.every((id) => rows.some((v) => v.id === id)) ? 'rows' : maskVars.every((id) => cols.some((v) => v.id === id)) ? 'cols' : null;
+    if (maskSide === null) continue;
+    const dependsOnBatch = (e: Expr | null): boolean => (e?.free ?? []).some((id) => batchIds.has(id));
+    const rowsPerBatch = dependsOnBatch(rowOperand) || (maskSide === 'rows' && dependsOnBatch(t.where));
+    const colsPerBatch = dependsOnBatch(colOperand) || (maskSide === 'cols' && dependsOnBatch(t.where));
+    // The finiteness check of the unmasked panel must finish before any output is written.
+    if (t.where && (maskSide === 'rows' ? colsPerBatch : rowsPerBatch)) return null;
+    return {
+      template: t,
+      batch,
+      rows,
+      cols,
+      rowOperand,
+      colOperand,
+      reduceVars: t.vars,
+      mask: t.where,
+      maskSide,
+      rowsPerBatch,
+      colsPerBatch,
+      direct: k.values.length === 1 && k.values[0] === t && t.type === 'f32',
+      nb: product(batch),
+      m: product(rows),
+      n: product(cols),
+      k: product(t.vars),
+    };
+  }
+  return null;
+}
+
+/** Where a plan's panels and result live in the float64 scratch (offsets in doubles). */
+export interface GemmScratch {
+  readonly rowPanel: number;
+  readonly colPanel: number;
+  /** The result C (absent when the GEMM writes the output directly). */
+  readonly result: number;
+  readonly doubles: number;
+}
+
+export function gemmScratch(p: GemmPlan): GemmScratch {
+  const rowPanel = 0;
+  const colPanel = rowPanel + ceil4(p.m) * p.k;
+  const result = colPanel + ceil4(p.n) * p.k;
+  return { rowPanel, colPanel, result, doubles: result + (p.direct ? 0 : p.nb * p.m * p.n) };
+}
+
+/**
+ * Statements that pack one operand into its panel: for each row (row-major over `vars`) and
+ * each k, S[panel + (row/4)·4K + k·4 + row%4]. Masked points are skipped, so they stay zero
+ * when the panel is cleared first (as is done whenever the kernel has a mask, padding rows
+ * included, so that a finiteness check of the whole panel sees no stale values).
+ */
+export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: number, clear: boolean): string[] {
+  const k = product(reduceVars);
+  const rowBlocks = vars.map((v) => newBlock(v.id));
+  const kBlocks = reduceVars.map((v) => newBlock(v.id));
+  const stack = [...prefix, ...rowBlocks, ...kBlocks];
+  const own = [...rowBlocks, ...kBlocks];
+  // Row offsets, then k offsets, as partial sums at each loop's level.
+  let row = '0';
+  let stride = product(vars);
+  vars.forEach((v, i) => {
+    stride /= v.extent;
+    const name = em.fresh('r');
+    rowBlocks[i]!.lines.push(`const ${name} = ${row} + v${v.id} * ${stride};`);
+    row = name;
+  });
+  const base = em.fresh('q');
+  (rowBlocks.at(-1) ?? kBlocks[0]!).lines.push(`const ${base} = ${offset} + (${row} >> 2) * ${MR * k} + (${row} & 3);`);
+  let at = base;
+  stride = k;
+  reduceVars.forEach((v, i) => {
+    stride /= v.extent;
+    const name = em.fresh('q');
+    kBlocks[i]!.lines.push(`const ${name} = ${at} + v${v.id} * ${MR * stride};`);
+    at = name;
+  });
+  for (const c of conjunctsOf(mask)) {
+    const home = em.home(c, stack);
+    const where = own.includes(home) ? home : own[0]!;
+    where.lines.push(`if (!(${em.gen(c, stack, where)})) continue;`);
+  }
+  const innermost = kBlocks.at(-1)!;
+  innermost.lines.push(`S[${at}] = ${em.gen(operand, stack, innermost)};`);
+  const size = ceil4(product(vars)) * k;
+  return [...(clear ? [`S.fill(0, ${offset}, ${offset + size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
+}
+
+function conjunctsOf(e: Expr | null): Expr[] {
+  if (!e) return [];
+  if (e.kind === 'binary' && e.fn === 'and') return [...conjunctsOf(e.a), ...conjunctsOf(e.b)];
+  return [e];
+}
+
+/** Statements that return `fallback()` when a packed panel holds a NaN or an infinity. */
+export function finiteCheck(offset: number, size: number, fallback: string): string[] {
+  return [`for (let i = ${offset}; i < ${offset + size}; i++) {`, `  const x = S[i];`, `  if (x - x !== 0) return ${fallback}();`, '}'];
+}
+
+export function panelSize(p: GemmPlan, side: 'rows' | 'cols'): number {
+  return ceil4(side === 'rows' ? p.m : p.n) * p.k;
+}
+
+/**
+ * The microkernel function `gemm(cb)`: C[cb + i·N + j] = Σ_k P[i][k]·Q[j][k] over 4×4 tiles,
+ * columns blocked so that a block of the column panel stays in the L2 cache while every row
+ * panel passes over it. `dest` is the output view (direct) or `S` with the result's offset.
+ */
+export function gemmFunction(p: GemmPlan, s: GemmScratch, dest: string): string[] {
+  const { m, n, k } = p;
+  const [mp, np] = [ceil4(m), ceil4(n)];
+  const destBase = dest === 'S' ? `${s.result} + cb` : 'cb';
+  const colBlock = Math.max(MR, Math.floor(32768 / k / MR) * MR);
+  const rc: [number, number][] = [];
+  for (let r = 0; r < MR; r++) for (let c = 0; c < MR; c++) rc.push([r, c]);
+  const acc = (r: number, c: number): string => `c${r}${c}`;
+  const store = (r: number, c: number): string => `${dest}[d + ${r * n + c}] = ${acc(r, c)};`;
+  const fullStores = rc.map(([r, c]) => store(r, c));
+  const edgeStores = rc.map(([r, c]) => `if (${r} < mr && ${c} < nr) ${store(r, c)}`);
+  const tail = m % MR !== 0 || n % MR !== 0;
+  return [
+    'function gemm(cb) {',
+    ...indent([
+      `for (let jb = 0; jb < ${np}; jb += ${colBlock}) {`,
+      `  const je = Math.min(jb + ${colBlock}, ${np});`,
+      `  for (let ip = 0; ip < ${mp}; ip += 4) {`,
+      `    const pa = ${s.rowPanel} + ip * ${k};`,
+      `    for (let jp = jb; jp < je; jp += 4) {`,
+      `      const qb = ${s.colPanel} + jp * ${k};`,
+      `      let ${rc.map(([r, c]) => `${acc(r, c)} = 0`).join(', ')};`,
+      `      for (let kk = 0; kk < ${MR * k}; kk += 4) {`,
+      `        const x0 = S[pa + kk], x1 = S[pa + kk + 1], x2 = S[pa + kk + 2], x3 = S[pa + kk + 3];`,
+      `        const y0 = S[qb + kk], y1 = S[qb + kk + 1], y2 = S[qb + kk + 2], y3 = S[qb + kk + 3];`,
+      ...rc.map(([r, c]) => `        ${acc(r, c)} += x${r} * y${c};`),
+      '      }',
+      `      const d = ${destBase} + ip * ${n} + jp;`,
+      ...(tail
+        ? [`      const mr = ${m} - ip, nr = ${n} - jp;`, '      if (mr >= 4 && nr >= 4) {', ...fullStores.map((l) => `        ${l}`), '      } else {', ...edgeStores.map((l) => `        ${l}`), '      }']
+        : fullStores.map((l) => `      ${l}`)),
+      '    }',
+      '  }',
+      '}',
+    ]),
+    '}',
+  ];
+}

@@ -1,0 +1,153 @@
+// The CPU code generator: a kernel program lowered to a CPU executable — one storage layout and one JavaScript source per kernel.
+//
+// Why JavaScript first: a JS kernel compiled with `new Function` runs wherever the runtime
+// does (Node, every browser), needs no toolchain, is readable in a SINTER_DEBUG=2 dump, and
+// V8 compiles the shape-specialized loops to tight machine code; reductions and GEMM sums run
+// in doubles, so results equal the reference's (float64 accumulation) bit for bit. What it
+// cannot do is vector arithmetic: a scalar JS GEMM tops out at a few GFLOP/s. The next step
+// is the issue's route to peak speed: emit the GEMM microkernel (and the elementwise loops)
+// as WebAssembly with 128-bit SIMD — f32x4 multiply-adds on four columns at once (relaxed-SIMD
+// FMA where the engine has it), panels packed as float32 — through a small binary emitter of
+// our own (a few dozen opcodes, LEB128 and one section per kind; a dependency such as
+// binaryen would outweigh the whole compiler), keeping this JS as the fallback. SIMD sums
+// in float32 over lanes then change the summation order, so that step states a tolerance
+// (the reduction class of DESIGN.md) where this one is exact.
+//
+// Storage: one ArrayBuffer holds the planned arena at offset 0, then every input and param
+// (persistent across steps; an output updated in place shares its param's bytes), then the
+// float64 scratch that GEMM kernels pack panels into (kernels run one after another, so they
+// share it). Identifiers in generated code are compiler-made; the only user text in a source
+// is the kernel's location, in a comment with every character outside printable ASCII and
+// every `*` escaped.
+
+import type { Loc } from '../../ir/graph.js';
+import type { Attrs } from '../../ir/ops/op.js';
+import type { OpName } from '../../ir/ops/registry.js';
+import type { DType, TensorType } from '../../ir/types.js';
+import { numel } from '../../ir/types.js';
+import type { KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
+import type { TargetLimits } from '../../kernel/target.js';
+import { ELEMENT_BYTES, alignUp, tensorBytes } from '../../kernel/target.js';
+import { kernelFlops, kernelSource } from './kernel.js';
+
+export interface CpuBuffer {
+  readonly id: number;
+  readonly type: TensorType;
+  readonly placement: Placement;
+  /** Where its elements start in the storage ArrayBuffer. */
+  readonly byteOffset: number;
+}
+
+interface CpuKernelBase {
+  readonly name: string;
+  /** Floating-point operations and bytes read and written per run, for profiles. */
+  readonly flops: number;
+  readonly bytes: number;
+  readonly loc?: Loc;
+}
+
+export interface CpuJsKernel extends CpuKernelBase {
+  readonly kind: 'js';
+  /** What the kernel is, for people: `loops` or `gemm MxNxK ×batch`. */
+  readonly form: string;
+  /** The factory's parameters after `H` and `S`, and the buffer each one views. */
+  readonly params: readonly string[];
+  readonly bindings: readonly number[];
+  readonly source: string;
+}
+
+export interface CpuOpKernel extends CpuKernelBase {
+  readonly kind: 'op';
+  readonly op: OpName;
+  readonly attrs: Attrs;
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+export type CpuKernel = CpuJsKernel | CpuOpKernel;
+
+/** A lowered program: plain data (it could be written to disk and loaded without the compiler). */
+export interface CpuProgram {
+  readonly name: string;
+  readonly buffers: readonly CpuBuffer[];
+  readonly kernels: readonly CpuKernel[];
+  readonly outputs: readonly ProgramOutput[];
+  /** Size of the one storage ArrayBuffer. */
+  readonly storageBytes: number;
+  readonly scratch: { readonly byteOffset: number; readonly doubles: number };
+}
+
+/** Persistent buffers and the scratch start at cache-line boundaries. */
+const LINE = 64;
+
+/** A location as a comment: printable ASCII only, so user text cannot end the comment or the line. */
+export function locComment(loc: Loc | undefined): string {
+  if (!loc) return '';
+  const text = `${loc.file}:${loc.line}:${loc.col}`.replace(/[^ -)+-~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `// at ${text}\n`;
+}
+
+export function lowerToCpu(p: KernelProgram): CpuProgram {
+  let top = alignUp(p.arenaBytes, LINE);
+  const persistent = new Map<string, number>();
+  const buffers = p.buffers.map((b): CpuBuffer => {
+    const pl = b.placement;
+    switch (pl.kind) {
+      case 'arena':
+        return { id: b.id, type: b.type, placement: pl, byteOffset: pl.offset };
+      case 'input':
+      case 'param': {
+        const at = top;
+        persistent.set(`${pl.kind}:${pl.name}`, at);
+        top = alignUp(top + tensorBytes(b.type), LINE);
+        return { id: b.id, type: b.type, placement: pl, byteOffset: at };
+      }
+      case 'in-param': {
+        const at = persistent.get(`param:${pl.name}`);
+        if (at === undefined) throw new Error(`internal: output %${b.value} is placed in param '${pl.name}', which the program lacks`);
+        return { id: b.id, type: b.type, placement: pl, byteOffset: at };
+      }
+      default:
+        return pl satisfies never;
+    }
+  });
+  const bytesOf = (ids: readonly number[]): number => [...new Set(ids)].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
+  let scratchDoubles = 0;
+  const kernels = p.kernels.map((k, i): CpuKernel => {
+    const name = `k${i}`;
+    const common = { name, bytes: bytesOf([...k.inputs, ...k.outputs]), ...(k.loc ? { loc: k.loc } : {}) };
+    if (k.kind === 'op') return { kind: 'op', ...common, flops: 0, op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs };
+    const src = kernelSource(k, name);
+    scratchDoubles = Math.max(scratchDoubles, src.scratchDoubles);
+    const g = src.gemm;
+    const form = g ? `gemm ${g.m}x${g.n}x${g.k}${g.nb > 1 ? ` x${g.nb}` : ''}${g.direct ? '' : ' +epilogue'}${g.mask ? ' masked' : ''}` : 'loops';
+    return {
+      kind: 'js',
+      ...common,
+      flops: kernelFlops(k),
+      form,
+      params: [...k.inputs.map((_, s) => `a${s}`), ...k.outputs.map((_, o) => `o${o}`)],
+      bindings: [...k.inputs, ...k.outputs],
+      source: `${locComment(k.loc)}${src.source}`,
+    };
+  });
+  const scratchAt = alignUp(top, LINE);
+  return { name: p.name, buffers, kernels, outputs: p.outputs, storageBytes: scratchAt + scratchDoubles * 8, scratch: { byteOffset: scratchAt, doubles: scratchDoubles } };
+}
+
+/** Elements of a buffer. */
+export function bufferLength(b: CpuBuffer): number {
+  return numel(b.type.shape);
+}
+
+/** Bytes per element in storage (bool as a 4-byte 0/1). */
+export function elementBytes(d: DType): number {
+  return ELEMENT_BYTES[d];
+}
+
+/**
+ * What fusion and memory planning must respect on the CPU: no binding or workgroup-memory
+ * limits of its own (these generous caps only bound kernel size), and buffers aligned to
+ * cache lines rather than WebGPU's 256 bytes.
+ */
+export const CPU_LIMITS: TargetLimits = { maxStorageBindings: 16, maxWorkgroupBytes: 65536, offsetAlignment: LINE };

@@ -1,0 +1,149 @@
+// The CPU backend: a graph compiled once (pipeline, then JavaScript kernels) into a session that keeps its parameters in one ArrayBuffer.
+//
+// Loading runs the middle end with the CPU's limits and lowers the kernel program; the
+// session then owns one storage buffer (arena, inputs, params, scratch). A step copies the
+// inputs in, calls the kernels in order, copies out only the fetched outputs, and applies
+// the graph's declared aliasing: an output the memory plan placed in its param's storage is
+// already there; any other aliased output is copied into its param after the step (all of
+// them read first, so two outputs that swap params are both right). Parameters and optimizer
+// state stay in the session between steps.
+//
+// This module imports nothing from Node, so it runs in a browser as well. SINTER_DEBUG is
+// read from `process.env` only where a `process` global exists (or given as an option).
+
+import type { Graph } from '../../compiler/ir/graph.js';
+import type { Tensor } from '../../compiler/ir/tensor.js';
+import { formatType, typesEqual } from '../../compiler/ir/types.js';
+import type { CpuBuffer, CpuProgram } from '../../compiler/lower/cpu/lower.js';
+import { CPU_LIMITS, lowerToCpu } from '../../compiler/lower/cpu/lower.js';
+import { runPipeline } from '../../compiler/pipeline.js';
+import type { Backend, Session } from '../session.js';
+import { KernelProfile } from './profile.js';
+import type { KernelFn, Storage } from './storage.js';
+import { allocateStorage, bindKernels, readTensor } from './storage.js';
+
+export interface CpuOptions {
+  /** The SINTER_DEBUG level: 2 and above log each generated kernel at load and per-kernel times. */
+  readonly debug?: number;
+  /** Where debug lines go (default: console.error). */
+  readonly log?: (line: string) => void;
+}
+
+/** Compiles a graph for the CPU: the pipeline with CPU limits, then the JavaScript lowering. */
+export function compileForCpu(graph: Graph): CpuProgram {
+  const { state } = runPipeline(graph, { limits: CPU_LIMITS });
+  if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
+  return lowerToCpu(state.program);
+}
+
+export class CpuSession implements Session {
+  private readonly storage: Storage;
+  private readonly kernels: KernelFn[];
+  private readonly inputs = new Map<string, CpuBuffer>();
+  private readonly params = new Map<string, CpuBuffer>();
+  private readonly set = new Set<string>();
+  /** Params the program does not read (the pipeline removed every use): kept on the host. */
+  private readonly unused = new Map<string, Tensor>();
+  private readonly profile: KernelProfile | null;
+
+  constructor(
+    readonly graph: Graph,
+    readonly program: CpuProgram,
+    options: CpuOptions = {},
+  ) {
+    const log = options.log ?? ((line: string) => console.error(line));
+    const debug = options.debug ?? 0;
+    if (debug >= 2) for (const k of program.kernels) log(k.kind === 'js' ? `sinter: cpu kernel ${k.name} (${k.form})\n${k.source}` : `sinter: cpu kernel ${k.name} (op ${k.op})`);
+    this.storage = allocateStorage(program);
+    this.kernels = bindKernels(program, this.storage);
+    for (const b of program.buffers) {
+      if (b.placement.kind === 'input') this.inputs.set(b.placement.name, b);
+      if (b.placement.kind === 'param') this.params.set(b.placement.name, b);
+    }
+    this.profile = debug >= 2 ? new KernelProfile(program, log) : null;
+  }
+
+  setParams(params: ReadonlyMap<string, Tensor>): void {
+    for (const p of this.graph.params) {
+      const t = params.get(p.name);
+      if (!t) continue;
+      if (!typesEqual(t.type, p.type)) throw new Error(`parameter '${p.name}' must be ${formatType(p.type)}, got ${formatType(t.type)}`);
+      const b = this.params.get(p.name);
+      // A param no kernel reads has no buffer; it is still "set", and read back as given.
+      if (b) this.storage.views[b.id]!.set(t.data);
+      else this.unused.set(p.name, t);
+      this.set.add(p.name);
+    }
+  }
+
+  getParams(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const p of this.graph.params) {
+      if (!this.set.has(p.name)) continue;
+      const b = this.params.get(p.name);
+      out.set(p.name, b ? readTensor(b, this.storage.views[b.id]!) : this.unused.get(p.name)!);
+    }
+    return out;
+  }
+
+  run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Map<string, Tensor> {
+    const g = this.graph;
+    const missing = g.params.find((p) => !this.set.has(p.name));
+    if (missing) throw new Error(`internal: parameter '${missing.name}' was never set`);
+    const declared = new Set(g.inputs.map((i) => i.name));
+    for (const name of inputs.keys()) if (!declared.has(name)) throw new Error(`graph @${g.name} has no input named '${name}'`);
+    for (const i of g.inputs) {
+      const t = inputs.get(i.name);
+      if (!t) throw new Error(`graph @${g.name}: no value given for input '${i.name}' (${formatType(i.type)})`);
+      if (!typesEqual(t.type, i.type)) throw new Error(`graph @${g.name}: input '${i.name}' expects ${formatType(i.type)}, got ${formatType(t.type)}`);
+      const b = this.inputs.get(i.name);
+      if (b) this.storage.views[b.id]!.set(t.data);
+    }
+    if (this.profile) {
+      const profile = this.profile;
+      this.kernels.forEach((k, i) => profile.time(i, k));
+      profile.endStep();
+    } else for (const k of this.kernels) k();
+    const fetched = new Map(fetch.map((name) => [name, this.output(name, inputs)]));
+    this.applyAliasing(inputs);
+    return fetched;
+  }
+
+  /** An output's current value: from its buffer, or (an output naming a value no kernel touches) from the feeds. */
+  private output(name: string, inputs: ReadonlyMap<string, Tensor>): Tensor {
+    const o = this.program.outputs.find((x) => x.name === name);
+    if (!o) throw new Error(`graph @${this.graph.name} has no output named '${name}'`);
+    const b = this.program.buffers[o.buffer]!;
+    const pl = b.placement;
+    if (pl.kind === 'param' && !this.params.has(pl.name)) return this.unused.get(pl.name)!;
+    if (pl.kind === 'input' && !this.inputs.has(pl.name)) return inputs.get(pl.name)!;
+    return readTensor(b, this.storage.views[b.id]!);
+  }
+
+  /** Copies aliased outputs that were not written in place into their params, reading all before writing any. */
+  private applyAliasing(inputs: ReadonlyMap<string, Tensor>): void {
+    const pending: [string, Tensor][] = [];
+    for (const o of this.program.outputs) {
+      if (o.aliases === undefined) continue;
+      const b = this.program.buffers[o.buffer]!;
+      if (b.placement.kind === 'in-param' && b.placement.name === o.aliases) continue;
+      pending.push([o.aliases, this.output(o.name, inputs)]);
+    }
+    if (pending.length > 0) this.setParams(new Map(pending));
+  }
+}
+
+/** The SINTER_DEBUG level of the environment, where there is one (Node); 0 in a browser. */
+function envDebug(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return Number(env?.['SINTER_DEBUG'] ?? 0) || 0;
+}
+
+export function createCpuBackend(options: CpuOptions = {}): Backend {
+  return {
+    name: 'cpu',
+    load: (graph) => new CpuSession(graph, compileForCpu(graph), { debug: options.debug ?? envDebug(), ...(options.log ? { log: options.log } : {}) }),
+  };
+}
+
+export const cpuBackend: Backend = createCpuBackend();
