@@ -207,6 +207,20 @@ export function parseDumpAfter(spec: string): { stages: ReadonlySet<string> } | 
 }
 
 /**
+ * `sinter ir --dump-after`: runs the whole pipeline on a graph and writes `dumpText` after
+ * each stage in `stages` (from parseDumpAfter); other options (debug ladder) pass through.
+ */
+export function runWithDumps(graph: Graph, stages: ReadonlySet<string>, write: (text: string) => void, options: PipelineOptions = {}): PipelineResult {
+  return runPipeline(graph, {
+    ...options,
+    after: (stage, state, ms) => {
+      options.after?.(stage, state, ms);
+      if (stages.has(stage)) write(dumpText(stage, state, ms));
+    },
+  });
+}
+
+/**
  * A state read back from text: a graph, fused when the text has kernel blocks and planned
  * when it has a memory table. Returns the problems instead when the layout breaks the fused
  * program's invariants or the plan does not validate (the text came from a person).

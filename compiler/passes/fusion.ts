@@ -317,6 +317,10 @@ class Phase2 {
   private readonly refusals = new Map<string, string | null>();
   private readonly lowerings = new Map<PKernel, LoweredKernel>();
 
+  /** Each kernel's descendants as a bitset over kernel ids (merges make at most as many new ids as there were kernels). */
+  private readonly desc: Uint32Array[] = [];
+  private readonly words: number;
+
   constructor(
     private readonly g: Graph,
     kernels: ValueId[][],
@@ -324,6 +328,7 @@ class Phase2 {
     private readonly reasons: Reasons,
   ) {
     this.ix = new GraphIndex(g);
+    this.words = Math.ceil((2 * kernels.length + 1) / 32);
     for (const members of kernels) this.add(new Set(members));
     for (const k of this.all) {
       for (const v of k.members) for (const x of this.ix.defs.get(v)!.inputs) {
@@ -334,11 +339,28 @@ class Phase2 {
         }
       }
     }
+    for (const k of this.topological().reverse()) {
+      for (const s of k.succs) {
+        this.desc[k.id]![s.id >> 5]! |= 1 << (s.id & 31);
+        this.orInto(k.id, s.id);
+      }
+    }
+  }
+
+  private orInto(to: number, from: number): void {
+    const t = this.desc[to]!;
+    const f = this.desc[from]!;
+    for (let w = 0; w < this.words; w++) t[w]! |= f[w]!;
+  }
+
+  private has(from: PKernel, to: PKernel): boolean {
+    return (this.desc[from.id]![to.id >> 5]! & (1 << (to.id & 31))) !== 0;
   }
 
   private add(members: Set<ValueId>): PKernel {
     const k: PKernel = { id: this.all.length, members, preds: new Set(), succs: new Set(), alive: true };
     this.all.push(k);
+    this.desc.push(new Uint32Array(this.words));
     for (const v of members) this.where.set(v, k);
     return k;
   }
@@ -440,16 +462,8 @@ class Phase2 {
 
   /** Whether `to` is reachable from `from` (through a third kernel only, when `indirect`). */
   private reaches(from: PKernel, to: PKernel, indirect: boolean): boolean {
-    const stack = [...from.succs].filter((k) => !indirect || k !== to);
-    const seen = new Set<PKernel>();
-    while (stack.length > 0) {
-      const k = stack.pop()!;
-      if (k === to) return true;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      stack.push(...k.succs);
-    }
-    return false;
+    if (!indirect) return this.has(from, to);
+    return [...from.succs].some((s) => s !== to && this.has(s, to));
   }
 
   /** Why kernels a and b may not become one kernel, or null; cached, as a pair's answer never changes. */
@@ -498,6 +512,14 @@ class Phase2 {
   private merge(a: PKernel, b: PKernel, why: string): PKernel {
     for (const v of b.members) for (const x of this.ix.defs.get(v)!.inputs) if (a.members.has(x)) this.reasons.set(x, v, true, why);
     const m = this.add(new Set([...a.members, ...b.members]));
+    // Descendants of the merge are those of either part; whatever reached a part now reaches the merge.
+    this.orInto(m.id, a.id);
+    this.orInto(m.id, b.id);
+    for (const k of this.all) {
+      if (!k.alive || k === a || k === b || !(this.has(k, a) || this.has(k, b))) continue;
+      this.orInto(k.id, m.id);
+      this.desc[k.id]![m.id >> 5]! |= 1 << (m.id & 31);
+    }
     for (const old of [a, b]) {
       old.alive = false;
       for (const p of old.preds) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { dumpText, parseDumpAfter, printState, runPipeline, STAGE_NAMES, stateFromText } from '../../compiler/pipeline.js';
+import { parseDumpAfter, printState, runWithDumps, STAGE_NAMES, stateFromText } from '../../compiler/pipeline.js';
 import { registerOpt } from '../../cli/commands/opt.js';
 import { registerStats } from '../../cli/commands/stats.js';
 import { UsageError, UserError } from '../../cli/io.js';
@@ -105,6 +105,13 @@ describe('sinter stats', () => {
 });
 
 describe('--dump-after', () => {
+  it('writes only the stages asked for', () => {
+    const dumps: string[] = [];
+    runWithDumps(parseIr(SMALL).graph, new Set(['fusion']), (text) => dumps.push(text));
+    expect(dumps).toHaveLength(1);
+    expect(dumps[0]).toMatch(/^\/\/ ---- after fusion \([\d.]+ ms\) ----\ngraph @G/);
+  });
+
   it('names stages or all, and reports unknown names', () => {
     expect(parseDumpAfter('all')).toEqual({ stages: new Set(STAGE_NAMES) });
     expect(parseDumpAfter('fusion, memory-plan')).toEqual({ stages: new Set(['fusion', 'memory-plan']) });
@@ -113,7 +120,7 @@ describe('--dump-after', () => {
 
   it('dumps every stage, and every IR dump parses back to the same text', () => {
     const dumps: string[] = [];
-    runPipeline(parseIr(SMALL).graph, { after: (stage, state, ms) => dumps.push(dumpText(stage, state, ms)) });
+    runWithDumps(parseIr(SMALL).graph, new Set(STAGE_NAMES), (text) => dumps.push(text));
     expect(dumps.map((d) => /^\/\/ ---- after ([a-z-]+) /.exec(d)![1])).toEqual(STAGE_NAMES);
     expect(dumps[3]).toMatch(/\/\/ peak \d+ bytes, lower bound \d+, naive \d+/);
     expect(dumps[4]).toContain('program @G: 1 kernels');
