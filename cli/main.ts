@@ -3,7 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerEval } from './commands/eval.js';
 import { registerIr } from './commands/ir.js';
+import { registerOpt } from './commands/opt.js';
 import { registerRun } from './commands/run.js';
+import { registerStats } from './commands/stats.js';
 import { registerTrain } from './commands/train.js';
 import { UsageError, UserError } from './io.js';
 import { DiagnosticsFailure } from './load.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTrain(program);
   registerEval(program);
+  registerOpt(program);
+  registerStats(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

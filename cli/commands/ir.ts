@@ -5,6 +5,7 @@ import { graphToDot } from '../../compiler/ir/formats/dot.js';
 import { graphToJson } from '../../compiler/ir/formats/json.js';
 import { graphToMermaid } from '../../compiler/ir/formats/mermaid.js';
 import { printGraph } from '../../compiler/ir/print.js';
+import { debugOptions, parseDumpAfter, runWithDumps, STAGE_NAMES } from '../../compiler/pipeline.js';
 import { positiveInt, UsageError } from '../io.js';
 import { loadModel } from '../load.js';
 import { loadTrainingModel } from '../training.js';
@@ -25,11 +26,19 @@ export function registerIr(program: Command): void {
     .option('--model <name>', 'which model of the file (default: the trained one, else the last)')
     .option('--format <format>', 'text | mermaid | dot | json', 'text')
     .option('--train', 'print the train step: forward, loss, backward and optimizer update')
-    .action(async (file: string, opts: { batch: string; model?: string; format: string; train?: boolean }) => {
+    .option('--dump-after <passes>', `run the pass pipeline and print the IR after the named passes (comma-separated: ${STAGE_NAMES.join(', ')}) or 'all'`)
+    .action(async (file: string, opts: { batch: string; model?: string; format: string; train?: boolean; dumpAfter?: string }) => {
       const format = FORMATS[opts.format as keyof typeof FORMATS];
       if (!format) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(', ')}, got '${opts.format}'`);
       const batch = positiveInt(opts.batch, '--batch');
       const graph = opts.train ? (await loadTrainingModel(file, opts.model)).graphs.train(batch) : loadModel(file, { batch, ...(opts.model ? { model: opts.model } : {}) }).graph;
-      process.stdout.write(format(graph));
+      if (opts.dumpAfter === undefined) {
+        process.stdout.write(format(graph));
+        return;
+      }
+      const spec = parseDumpAfter(opts.dumpAfter);
+      if ('unknown' in spec) throw new UsageError(`--dump-after: unknown pass ${spec.unknown.map((s) => `'${s}'`).join(', ')} (passes: ${STAGE_NAMES.join(', ')}, or all)`);
+      const debug = debugOptions(process.env, (line) => process.stderr.write(`${line}\n`));
+      runWithDumps(graph, spec.stages, (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`), debug);
     });
 }

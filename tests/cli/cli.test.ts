@@ -55,9 +55,25 @@ describe('sinter ir', () => {
     expect(r.stderr).toContain('no such file');
   });
 
+  it('dumps the IR after every pass with --dump-after all, and rejects unknown pass names', async () => {
+    const r = await runCli('ir', 'examples/mlp.sinter', '--dump-after', 'all');
+    expect(r.status).toBe(0);
+    const stages = [...r.stdout.matchAll(/^\/\/ ---- after (\S+) /gm)].map((m) => m[1]);
+    expect(stages).toEqual(['simplify', 'fusion', 'schedule', 'memory-plan', 'lower']);
+    expect((await runCli('ir', 'examples/mlp.sinter', '--dump-after', 'fuson')).status).toBe(2);
+  });
+
+  it('prints stats as JSON with the documented keys', async () => {
+    const r = await runCli('stats', 'examples/mlp.sinter', '--batch', '8', '--json');
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout) as Record<string, number>;
+    for (const key of ['graph_ops', 'kernels', 'flops', 'bytes_unfused', 'bytes_fused', 'peak_bytes', 'naive_bytes', 'lower_bound_bytes', 'compile_ms']) expect(s).toHaveProperty(key);
+    expect(s['kernels']).toBeLessThan(s['graph_ops']!);
+  });
+
   it('has --help on every command', async () => {
     expect(spawnCli('--help').status).toBe(0);
-    for (const cmd of ['ir', 'run', 'train', 'eval']) {
+    for (const cmd of ['ir', 'run', 'train', 'eval', 'opt', 'stats']) {
       const r = await runCli(cmd, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Usage: sinter ${cmd}`);
