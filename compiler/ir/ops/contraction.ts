@@ -108,41 +108,52 @@ function convLayout(x: Shape, w: Shape, y: Shape, attrs: Attrs): ConvLayout {
 /*
  * The three conv references below compute one sum, y[b, o, p] = Σ_ci Σ_t x[b, ci, at[t]] ·
  * w[o, ci, k[t]] over the channels ci of o's group and the in-bounds taps t of output
- * position p, each for a different unknown. Each runs one index of the sum innermost, as a
- * dot product over float64 copies of its operands laid out with that index contiguous,
- * and adds the dot products up in float64, rounding each result element to f32 once.
+ * position p, each for a different unknown. Each runs a dot product innermost, over
+ * float64 copies of its operands laid out so that what it sums over is contiguous: a
+ * kernel row's taps and channels for conv2d, the output channels for the input gradient,
+ * the batch for the filter gradient. Sums are float64; each result element is rounded once.
  */
 
 /**
- * conv2d: y[b, o, p] = Σ_t Σ_ci w[o, ci, k[t]] · x[b, ci, at[t]]. For one output row at a
- * time, each position's window is gathered into a patch laid out like a weight row, (k, ci)
- * with ci fastest; the in-bounds taps of one kernel row are then a contiguous run in both,
- * and the sum is one dot product per run.
+ * Gathers the windows of output positions p0 ≤ p < p1 into patches laid out like the rows
+ * of wR: patches[(p − p0)·kk·cg + k[t]·cg + ci] = xT[at[t]·cg + ci] for each in-bounds tap t
+ * of p. Entries of padding taps are left as they were; no sum reads them.
+ */
+function gatherPatches(xT: Float64Array, taps: WindowTaps, cg: number, kk: number, p0: number, p1: number, patches: Float64Array): void {
+  const { start, at, k } = taps;
+  for (let p = p0; p < p1; p++) {
+    const row = (p - p0) * kk * cg;
+    for (let t = start[p]!; t < start[p + 1]!; t++) {
+      for (let ci = 0; ci < cg; ci++) patches[row + k[t]! * cg + ci] = xT[at[t]! * cg + ci]!;
+    }
+  }
+}
+
+/**
+ * conv2d: y[b, o, p] = Σ_t Σ_ci wR[o, k[t]·cg + ci] · xT[at[t], ci], one output row at a time:
+ * its windows are gathered into patches laid out like the weight rows wR, where the
+ * in-bounds taps of one kernel row are a contiguous run, so the sum is one dot product per run.
  */
 function conv2dReference(x: RefTensor, w: RefTensor, attrs: Attrs, out: TensorType, precision: Precision): RefTensor {
   const l = convLayout(x.type.shape, w.type.shape, out.shape, attrs);
   if (l.taps === null) return { type: out, data: allocRef('f32', numel(out.shape), precision) };
-  const { start, at, k, rowRun } = l.taps;
+  const { start, k, rowRun } = l.taps;
   const { cg, og, kk, hw, ow, positions } = l;
   const row = kk * cg;
   const data = allocRef('f32', numel(out.shape), precision);
   const patches = new Float64Array(ow * row);
   for (let g = 0; g < l.groups; g++) {
-    const wT = packed(w.data, [og, kk, cg], [cg * kk, 1, kk], g * og * cg * kk);
+    const wR = packed(w.data, [og, kk, cg], [cg * kk, 1, kk], g * og * cg * kk);
     for (let b = 0; b < l.n; b++) {
       const xT = packed(x.data, [hw, cg], [1, hw], (b * l.c + g * cg) * hw);
       for (let p0 = 0; p0 < positions; p0 += ow) {
-        for (let p = p0; p < p0 + ow; p++) {
-          for (let t = start[p]!; t < start[p + 1]!; t++) {
-            for (let ci = 0; ci < cg; ci++) patches[(p - p0) * row + k[t]! * cg + ci] = xT[at[t]! * cg + ci]!;
-          }
-        }
+        gatherPatches(xT, l.taps, cg, kk, p0, p0 + ow, patches);
         for (let o = 0; o < og; o++) {
           const yAt = (b * l.o + g * og + o) * positions;
           for (let p = p0; p < p0 + ow; p++) {
             const run = rowRun[p]!;
             let sum = 0;
-            for (let t = start[p]!; t < start[p + 1]!; t += run) sum += dot(wT, o * row + k[t]! * cg, patches, (p - p0) * row + k[t]! * cg, run * cg);
+            for (let t = start[p]!; t < start[p + 1]!; t += run) sum += dot(wR, o * row + k[t]! * cg, patches, (p - p0) * row + k[t]! * cg, run * cg);
             data[yAt + p] = sum;
           }
         }

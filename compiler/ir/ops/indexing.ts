@@ -1,7 +1,7 @@
-// Index arithmetic shared by the reference semantics: row-major iteration, strided copies, axis splits.
+// Index arithmetic shared by the reference semantics: row-major iteration, strided copies, axis splits, window taps.
 //
 // The reference ops are written as plain loops over multi-indices; these helpers keep the
-// odometer and stride bookkeeping in one place so each op reads as its definition.
+// odometer, stride and window bookkeeping in one place so each op reads as its definition.
 
 import type { Shape, TensorType } from '../types.js';
 import { numel } from '../types.js';
