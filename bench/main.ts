@@ -11,11 +11,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKENDS } from '../cli/training.js';
 import type { BenchCase } from './cases.js';
-import { applies, caseScale, caseWork, isSinter, sizeLabel, skipReason } from './cases.js';
-import { parseArgs, USAGE, UsageError } from './options.js';
+import { applies, caseScale, caseWork, isSinter, parseArgs, sizeLabel, skipReason, USAGE, UsageError } from './cases.js';
 import type { BenchFile, CaseResult, HostInfo, Status } from './results.js';
-import { RESULT_MARK, RESULTS_SCHEMA, validateBenchFile } from './results.js';
-import { formatNumber, formatReport } from './table.js';
+import { formatNumber, formatReport, RESULT_MARK, RESULTS_SCHEMA, validateBenchFile } from './results.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Long enough for the slowest pair that runs by default (TF.js-cpu's CNN train step, ~30 s a step). */

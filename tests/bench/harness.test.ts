@@ -4,13 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applies, CASES, caseById, FASHION_CNN, MLP, PEERS, sinterImpls, skipReason } from '../../bench/cases.js';
+import { applies, CASES, caseById, FASHION_CNN, MLP, PEERS, parseArgs, sinterImpls, skipReason, UsageError } from '../../bench/cases.js';
 import { caseData, expectedParamShapes } from '../../bench/data.js';
 import { stepsPerRun } from '../../bench/measure.js';
-import { parseArgs, UsageError } from '../../bench/options.js';
 import type { BenchFile, CaseResult } from '../../bench/results.js';
-import { checkMismatches, median, RESULTS_SCHEMA, speedup, validateBenchFile } from '../../bench/results.js';
-import { formatNotes, formatNumber, formatTable } from '../../bench/table.js';
+import { checkMismatches, formatNotes, formatNumber, formatTable, median, RESULTS_SCHEMA, speedup, validateBenchFile } from '../../bench/results.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
