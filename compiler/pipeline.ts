@@ -19,7 +19,7 @@ import { printKernelProgram } from './kernel/print.js';
 import type { KernelProgram } from './kernel/program.js';
 import { buildKernelProgram } from './kernel/program.js';
 import type { TargetLimits } from './kernel/target.js';
-import { WEBGPU_DEFAULTS } from './kernel/target.js';
+import { WEBGPU_DEFAULTS, alignUp } from './kernel/target.js';
 import type { Fused } from './passes/fused.js';
 import { checkFused, unfused } from './passes/fused.js';
 import { fusion } from './passes/fusion.js';
@@ -226,15 +226,17 @@ export function runWithDumps(graph: Graph, stages: ReadonlySet<string>, write: (
  * program's invariants or the plan does not validate (the text came from a person).
  */
 export function stateFromText(graph: Graph, layout: IrLayout, limits: TargetLimits = WEBGPU_DEFAULTS): { state: PipelineState } | { problems: string[] } {
-  if (!layout.kernels) {
+  // A graph without nodes has no kernel blocks to show that it is fused; its (empty) memory table does.
+  const kernels = layout.kernels ?? (graph.nodes.length === 0 && layout.memory ? [] : null);
+  if (!kernels) {
     return layout.memory ? { problems: ['a memory table needs kernel blocks (a fused graph)'] } : { state: initialState(graph) };
   }
-  const fused: Fused = { graph, kernels: layout.kernels.map((k) => [...k.nodes]), decisions: [] };
+  const fused: Fused = { graph, kernels: kernels.map((k) => [...k.nodes]), decisions: [] };
   const problems = checkFused(fused);
   if (problems.length > 0) return { problems };
   if (!layout.memory) return { state: { graph, fused, plan: null, program: null } };
   const rows = layout.memory;
-  const peakBytes = rows.reduce((m, r) => ('offset' in r.at ? Math.max(m, r.at.offset + r.bytes) : m), 0);
+  const peakBytes = rows.reduce((m, r) => ('offset' in r.at ? Math.max(m, r.at.offset + alignUp(r.bytes, limits.offsetAlignment)) : m), 0);
   const plan: MemoryPlan = { rows, alignment: limits.offsetAlignment, peakBytes, naiveBytes: 0, lowerBoundBytes: 0 };
   const bad = validatePlan(fused, plan);
   if (bad.length > 0) return { problems: bad };

@@ -175,6 +175,39 @@ const CASES: Record<string, string> = {
   %v = relu(%x) : f32[2]
   return %v, %v, %v, %v, %v, %v
 }`,
+  'kernel blocks (E0706, E0727)': `graph @G(%x: f32[2]) -> (y: f32[2]) {
+  kernel @k0 {
+    %a = exp(%x) : f32[2]
+    kernel @k1 {
+//  ^ E0706 a node statement or '}' to close kernel @k0
+  }
+  kernel @k0 {
+//       ^ E0727 a kernel of this name is already defined
+    %b = neg(%a) : f32[2]
+  }
+  %c = relu(%b) : f32[2]
+//^ E0727 every node statement belongs to a kernel
+  return %c
+}`,
+  'memory table (E0706, E0705, E0708, E0727)': `graph @G(%x: f32[2]) -> (y: f32[2]) {
+  param %w: f32[2] = zeros
+  kernel @k0 {
+    %a = exp(%x) : f32[2]
+  }
+  return %a
+}
+memory {
+  %a: 8 bytes at -1, live 0 to 0
+//               ^ E0705 a byte offset must be a non-negative integer
+  %b: 8 bytes at 0, live 0 to 0
+//^ E0708 is not defined
+  %x: 8 bytes at 0, live 0 to 0
+//^ E0727 the memory table lists node values only
+  %a: 8 bytes in %x, live 0 to 0
+//               ^ E0727 a value stored in place must name a parameter
+  %a: 8 bytes near 0
+//            ^ E0706 'at'
+}`,
   'alias syntax (E0706)': `graph @G(%x: f32[2]) -> (a: f32[2] aliases w) {
 //                                         ^ E0706 the parameter the output replaces
   return %x
