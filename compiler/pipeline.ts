@@ -53,7 +53,7 @@ const fusedOf = (s: PipelineState): Fused => s.fused ?? unfused(s.graph);
 export const STAGES: readonly Stage[] = [
   {
     name: 'simplify',
-    run: (s, cx) => initialState(simplify(s.fused ? s.graph : s.graph, cx.onRewrite ? { onHit: (r, n) => cx.onRewrite!(r, n.op) } : {})),
+    run: (s, cx) => initialState(simplify(s.graph, cx.onRewrite ? { onHit: (r, n) => cx.onRewrite!(r, n.op) } : {})),
   },
   {
     name: 'fusion',

@@ -10,6 +10,7 @@
 import type { Graph, Node, ValueId } from '../ir/graph.js';
 import { numel } from '../ir/types.js';
 import { GraphIndex, fusionClass, groupOutputs } from '../kernel/lower-kernel.js';
+import { eliminateDeadCode } from './rewrite.js';
 
 /** Why two ops ended up in one kernel or in two (for every producer → consumer edge between nodes). */
 export interface FusionDecision {
@@ -27,8 +28,9 @@ export interface Fused {
   readonly decisions: readonly FusionDecision[];
 }
 
-/** Every node its own kernel: the program before fusion. */
-export function unfused(g: Graph): Fused {
+/** Every node its own kernel: the program before fusion (nodes no output reaches are dropped, as fusion drops them). */
+export function unfused(input: Graph): Fused {
+  const g = eliminateDeadCode(input);
   return { graph: g, kernels: g.nodes.map((n) => [n.id]), decisions: [] };
 }
 

@@ -182,10 +182,6 @@ class Phase1 {
     for (const c of consumers) this.reasons.set(n.id, c.id, false, why);
   }
 
-  private reductions(n: Node): number {
-    return reductionCount(n);
-  }
-
   /** Why n may not join kernel k, or null when it may. */
   private refusal(n: Node, k: number): string | null {
     const K = this.kernels[k]!;
@@ -209,7 +205,7 @@ class Phase1 {
     for (const v of n.inputs) if (!K.members.has(v) && !this.isConstant(v)) inputs.add(v);
     const bindings = inputs.size + 1;
     if (bindings > this.limits.maxStorageBindings) return `the kernel would bind ${bindings} storage buffers; the limit is ${this.limits.maxStorageBindings}`;
-    const wg = workgroupBytes(K.contraction !== null || cls === 'contraction', K.reductions + this.reductions(n));
+    const wg = workgroupBytes(K.contraction !== null || cls === 'contraction', K.reductions + reductionCount(n));
     if (wg > this.limits.maxWorkgroupBytes) return `the kernel would need ${wg} bytes of workgroup memory; the limit is ${this.limits.maxWorkgroupBytes}`;
     return null;
   }
@@ -233,7 +229,7 @@ class Phase1 {
     for (const v of n.inputs) if (!K.members.has(v) && !this.isConstant(v)) K.inputs.add(v);
     const cls = fusionClass(n.op);
     if (cls === 'contraction') K.contraction = n.id;
-    K.reductions += this.reductions(n);
+    K.reductions += reductionCount(n);
     if (inside.length === 0 || inside.every((c) => fusionClass(c.op) === 'elementwise' && K.epilogue.has(c.id))) K.epilogue.add(n.id);
     if (inside.some((c) => fusionClass(c.op) === 'contraction' || K.prologue.has(c.id))) K.prologue.add(n.id);
     this.homes.set(n.id, [...(this.homes.get(n.id) ?? []), k]);
@@ -250,13 +246,13 @@ function reductionCount(n: Node): number {
   return fusionClass(n.op) === 'contraction' ? 0 : ownReductions(n);
 }
 
-export function workgroupBytes(contraction: boolean, reductions: number): number {
+function workgroupBytes(contraction: boolean, reductions: number): number {
   return (contraction ? WORKGROUP_BYTES.contractionTiles : 0) + reductions * WORKGROUP_BYTES.perReduction;
 }
 
 /**
- * Makes copies real: a node in several kernels keeps its id in the first (in graph order of
- * their roots) and gets a fresh copy in each other, whose members then read the copy. The
+ * Makes copies real: a node in several kernels keeps its id in the kernel that stores it (or
+ * else the first) and gets a fresh copy in each other, whose members then read the copy. The
  * copies' edges inherit the reasons of the edges they copy. Returns the graph ordered kernel
  * by kernel, with the kernels in topological order.
  */
