@@ -15,7 +15,9 @@ export function result(dtype: DType, shape: Shape): TensorType {
   if (shape.length > MAX_RANK) fail(`result rank ${shape.length} exceeds the limit of ${MAX_RANK}`);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`invalid result shape [${shape.join(', ')}]`);
   if (checkedNumel(shape) === null) fail(`result shape [${shape.join(', ')}] has too many elements`);
-  return { dtype, shape: [...shape] };
+  // `| 0` keeps extents small integers for V8 (a computed 13.0 would stay a heap double and
+  // turn every index computation that reads it into float arithmetic).
+  return { dtype, shape: shape.map((d) => d | 0) };
 }
 
 export function expectDType(t: TensorType, allowed: readonly DType[], what: string): void {
