@@ -27,6 +27,8 @@ export interface CpuOptions {
   readonly debug?: number;
   /** Where debug lines go (default: console.error). */
   readonly log?: (line: string) => void;
+  /** Run GEMMs as WebAssembly SIMD where available (default true); false runs their JavaScript twin. */
+  readonly wasm?: boolean;
 }
 
 /** Compiles a graph for the CPU: the pipeline with CPU limits, then the JavaScript lowering. */
@@ -54,7 +56,7 @@ export class CpuSession implements Session {
     const log = options.log ?? ((line: string) => console.error(line));
     const debug = options.debug ?? 0;
     if (debug >= 2) for (const k of program.kernels) log(k.kind === 'js' ? `sinter: cpu kernel ${k.name} (${k.form})\n${k.source}` : `sinter: cpu kernel ${k.name} (op ${k.op})`);
-    this.storage = allocateStorage(program);
+    this.storage = allocateStorage(program, { wasm: options.wasm ?? true });
     this.kernels = bindKernels(program, this.storage);
     for (const b of program.buffers) {
       if (b.placement.kind === 'input') this.inputs.set(b.placement.name, b);
@@ -142,7 +144,7 @@ function envDebug(): number {
 export function createCpuBackend(options: CpuOptions = {}): Backend {
   return {
     name: 'cpu',
-    load: (graph) => new CpuSession(graph, compileForCpu(graph), { debug: options.debug ?? envDebug(), ...(options.log ? { log: options.log } : {}) }),
+    load: (graph) => new CpuSession(graph, compileForCpu(graph), { ...options, debug: options.debug ?? envDebug() }),
   };
 }
 

@@ -12,11 +12,11 @@ import type { Tensor } from '../../compiler/ir/tensor.js';
 import { allocData } from '../../compiler/ir/tensor.js';
 import type { CpuBuffer, CpuKernel, CpuProgram } from '../../compiler/lower/cpu/lower.js';
 import { bufferLength } from '../../compiler/lower/cpu/lower.js';
+import type { Gemm } from './gemm.js';
+import { jsGemm, wasmAvailable, wasmGemm, wasmMemory } from './gemm.js';
 
 export type View = Float32Array | Int32Array | Uint32Array;
 
-/** What generated kernels may call, as `H.<name>`. */
-const HELPERS = Object.freeze({ gelu: geluScalar });
 
 export function viewOf(storage: ArrayBufferLike, b: CpuBuffer): View {
   const n = bufferLength(b);
@@ -42,15 +42,29 @@ export function readTensor(b: CpuBuffer, view: View): Tensor {
 export type KernelFn = () => void;
 
 export interface Storage {
-  readonly bytes: ArrayBuffer;
+  readonly bytes: ArrayBufferLike;
   readonly views: readonly View[];
   readonly scratch: Float64Array;
+  readonly gemm: Gemm;
 }
 
-export function allocateStorage(p: CpuProgram): Storage {
-  const bytes = new ArrayBuffer(p.storageBytes);
+/** Options of storage allocation. */
+export interface StorageOptions {
+  /** Use WebAssembly SIMD microkernels where available (default true); false forces the JavaScript ones. */
+  readonly wasm?: boolean;
+}
+
+/**
+ * The program's storage: a WebAssembly memory's buffer when the SIMD microkernels are used
+ * (so they and the JavaScript kernels share every byte), else a plain ArrayBuffer.
+ */
+export function allocateStorage(p: CpuProgram, options: StorageOptions = {}): Storage {
+  const useWasm = (options.wasm ?? true) && wasmAvailable();
+  const memory = useWasm ? wasmMemory(p.storageBytes) : null;
+  const bytes = memory ? memory.buffer : new ArrayBuffer(p.storageBytes);
   const views = p.buffers.map((b) => viewOf(bytes, b));
-  return { bytes, views, scratch: new Float64Array(bytes, p.scratch.byteOffset, p.scratch.doubles) };
+  const gemm = memory ? wasmGemm(memory) : jsGemm(bytes);
+  return { bytes, views, scratch: new Float64Array(bytes, p.scratch.byteOffset, p.scratch.doubles), gemm };
 }
 
 /** Binds every kernel of a program to the storage: compiled JavaScript, or the op's reference semantics. */
@@ -65,7 +79,8 @@ function bindJs(k: Extract<CpuKernel, { kind: 'js' }>, s: Storage): KernelFn {
   } catch (e) {
     throw new Error(`internal: generated kernel ${k.name} does not compile (${(e as Error).message}):\n${k.source}`);
   }
-  const fn = factory(HELPERS, s.scratch, ...k.bindings.map((id) => s.views[id]));
+  const helpers = { gelu: geluScalar, gemm_f32: s.gemm.gemm_f32, gemm_f64: s.gemm.gemm_f64, scratchBytes: s.scratch.byteOffset };
+  const fn = factory(helpers, s.scratch, ...k.bindings.map((id) => s.views[id]));
   if (typeof fn !== 'function') throw new Error(`internal: generated kernel ${k.name} did not return a function`);
   return fn as KernelFn;
 }

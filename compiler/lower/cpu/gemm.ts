@@ -11,7 +11,8 @@
 // being the im2col of one image (a `where` that skips padding taps becomes zeros there).
 //
 // Panels are packed as float64 in the scratch, four rows interleaved per k step, so the 4×4
-// microkernel streams both panels with unit stride and keeps sixteen accumulators in locals.
+// microkernel (gemm-wasm.ts, or the runtime's JavaScript twin) streams both panels with unit
+// stride and keeps the tile's sums in registers.
 // Sums run over k in order in doubles, as the reference does: results equal the reference's
 // bit for bit, except that a skipped padding tap adds a zero where the reference adds
 // nothing (a sign of zero, or a NaN when the other operand is infinite or NaN there; a
@@ -21,7 +22,7 @@ import type { Expr, IndexVar } from '../../kernel/expr.js';
 import { topoOrder } from '../../kernel/expr.js';
 import type { ExprKernel } from '../../kernel/program.js';
 import type { Block, JsEmitter } from './emit.js';
-import { indent, loopNest, newBlock } from './emit.js';
+import { loopNest, newBlock } from './emit.js';
 
 type Reduce = Extract<Expr, { kind: 'reduce' }>;
 
@@ -183,46 +184,18 @@ export function panelSize(p: GemmPlan, side: 'rows' | 'cols'): number {
   return ceil4(side === 'rows' ? p.m : p.n) * p.k;
 }
 
+/** Columns per block: a block of the column panel (colBlock · K doubles) fits in 256 KiB of L2. */
+export function columnBlock(k: number): number {
+  return Math.max(MR, Math.floor(32768 / k / MR) * MR);
+}
+
 /**
- * The microkernel function `gemm(cb)`: C[cb + i·N + j] = Σ_k P[i][k]·Q[j][k] over 4×4 tiles,
- * columns blocked so that a block of the column panel stays in the L2 cache while every row
- * panel passes over it. `dest` is the output view (direct) or `S` with the result's offset.
+ * The statement that multiplies the packed panels of batch `cb`: `H.gemm_f32` into the
+ * output view (direct) or `H.gemm_f64` into the scratch result, by byte address (`SB` is
+ * the scratch's byte offset in storage). The runtime supplies both, as WebAssembly SIMD or
+ * as plain JavaScript with the same sums.
  */
-export function gemmFunction(p: GemmPlan, s: GemmScratch, dest: string): string[] {
-  const { m, n, k } = p;
-  const [mp, np] = [ceil4(m), ceil4(n)];
-  const destBase = dest === 'S' ? `${s.result} + cb` : 'cb';
-  const colBlock = Math.max(MR, Math.floor(32768 / k / MR) * MR);
-  const rc: [number, number][] = [];
-  for (let r = 0; r < MR; r++) for (let c = 0; c < MR; c++) rc.push([r, c]);
-  const acc = (r: number, c: number): string => `c${r}${c}`;
-  const store = (r: number, c: number): string => `${dest}[d + ${r * n + c}] = ${acc(r, c)};`;
-  const fullStores = rc.map(([r, c]) => store(r, c));
-  const edgeStores = rc.map(([r, c]) => `if (${r} < mr && ${c} < nr) ${store(r, c)}`);
-  const tail = m % MR !== 0 || n % MR !== 0;
-  return [
-    'function gemm(cb) {',
-    ...indent([
-      `for (let jb = 0; jb < ${np}; jb += ${colBlock}) {`,
-      `  const je = Math.min(jb + ${colBlock}, ${np});`,
-      `  for (let ip = 0; ip < ${mp}; ip += 4) {`,
-      `    const pa = ${s.rowPanel} + ip * ${k};`,
-      `    for (let jp = jb; jp < je; jp += 4) {`,
-      `      const qb = ${s.colPanel} + jp * ${k};`,
-      `      let ${rc.map(([r, c]) => `${acc(r, c)} = 0`).join(', ')};`,
-      `      for (let kk = 0; kk < ${MR * k}; kk += 4) {`,
-      `        const x0 = S[pa + kk], x1 = S[pa + kk + 1], x2 = S[pa + kk + 2], x3 = S[pa + kk + 3];`,
-      `        const y0 = S[qb + kk], y1 = S[qb + kk + 1], y2 = S[qb + kk + 2], y3 = S[qb + kk + 3];`,
-      ...rc.map(([r, c]) => `        ${acc(r, c)} += x${r} * y${c};`),
-      '      }',
-      `      const d = ${destBase} + ip * ${n} + jp;`,
-      ...(tail
-        ? [`      const mr = ${m} - ip, nr = ${n} - jp;`, '      if (mr >= 4 && nr >= 4) {', ...fullStores.map((l) => `        ${l}`), '      } else {', ...edgeStores.map((l) => `        ${l}`), '      }']
-        : fullStores.map((l) => `      ${l}`)),
-      '    }',
-      '  }',
-      '}',
-    ]),
-    '}',
-  ];
+export function gemmCall(p: GemmPlan, s: GemmScratch): string {
+  const dest = p.direct ? `o0.byteOffset + cb * 4` : `SB + (${s.result} + cb) * 8`;
+  return `H.gemm_${p.direct ? 'f32' : 'f64'}(SB + ${s.rowPanel * 8}, SB + ${s.colPanel * 8}, ${dest}, ${p.m}, ${p.n}, ${p.k}, ${p.n}, ${columnBlock(p.k)});`
 }

@@ -2,7 +2,8 @@
 //
 // The source is the body of a factory `(H, S, a0…, o0…) => kernel`: `a<slot>` are typed-array
 // views of the kernel's inputs, `o<k>` of its outputs, `S` the float64 scratch, `H` the few
-// helpers the code may call (gelu, as the reference computes it). The factory runs once per
+// helpers the code may call (gelu as the reference computes it; the GEMM microkernels; the
+// scratch's byte offset in storage). The factory runs once per
 // session; the kernel function it returns takes no arguments and is called every step, so
 // V8 sees the views as constants of the closure and shapes as literals in the code.
 //
@@ -15,7 +16,7 @@ import type { ExprKernel } from '../../kernel/program.js';
 import type { Block, EmitContext } from './emit.js';
 import { JsEmitter, indent, loopNest, newBlock } from './emit.js';
 import type { GemmPlan } from './gemm.js';
-import { finiteCheck, gemmFunction, gemmScratch, packPanel, panelSize, planGemm } from './gemm.js';
+import { finiteCheck, gemmCall, gemmScratch, packPanel, panelSize, planGemm } from './gemm.js';
 
 export interface KernelSource {
   /** The factory body; it returns the kernel function. */
@@ -70,12 +71,9 @@ function gemmFunctionBody(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitte
   const once = [...(p.rowsPerBatch ? [] : pack('rows', [top])), ...(p.colsPerBatch ? [] : pack('cols', [top]))];
   const check = fallback && p.mask ? (p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols'), fallback) : finiteCheck(s.rowPanel, panelSize(p, 'rows'), fallback)) : [];
   const perBatch = [...(p.rowsPerBatch ? pack('rows', [top, ...batchBlocks]) : []), ...(p.colsPerBatch ? pack('cols', [top, ...batchBlocks]) : [])];
-  const batchLoop = loopNest(p.batch, batchBlocks, [...perBatch, 'gemm(cb);', `cb += ${p.m * p.n};`]);
+  const batchLoop = loopNest(p.batch, batchBlocks, [...perBatch, gemmCall(p, s), `cb += ${p.m * p.n};`]);
   const epilogue = p.direct ? [] : pointLoops(em, k, top);
-  return [
-    ...gemmFunction(p, s, p.direct ? outputView(0) : 'S'),
-    ...functionText(name, ['let p = 0;', 'let cb = 0;', ...top.lines, ...once, ...check, ...batchLoop, ...epilogue]),
-  ];
+  return functionText(name, ['let p = 0;', 'let cb = 0;', ...top.lines, ...once, ...check, ...batchLoop, ...epilogue]);
 }
 
 /** The JavaScript source of an expression kernel; `name` is compiler-made (the kernel's `k<n>`). */
@@ -83,7 +81,7 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
   if (!/^k\d+$/.test(name)) throw new Error(`internal: kernel name '${name}' is not compiler-made`);
   const plan = k.kind === 'contraction' ? planGemm(k) : null;
   const base: EmitContext = { view: inputView };
-  const lines: string[] = ['"use strict";'];
+  const lines: string[] = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;'] : [])];
   const helpers = new Set<string>();
   const collect = (em: JsEmitter): void => em.prelude().forEach((l) => helpers.add(l));
   const body: string[] = [];
