@@ -13,7 +13,7 @@ export function registerEval(program: Command): void {
     .requiredOption('--load <ckpt>', 'a checkpoint written by sinter train --save')
     .option('--data <dir>', "'fashion-mnist' or a directory of MNIST-format IDX files; default: the bundled subset")
     .option('--batch <n>', 'batch size for evaluation (default: the train block)')
-    .option('--backend <name>', 'where to run: ref (the reference interpreter)', 'ref')
+    .option('--backend <name>', 'where to run: ref (the reference interpreter) or cpu (generated kernels)', 'ref')
     .option('--model <name>', 'which model of the file')
     .action(async (file: string, flags: { load: string; data?: string; batch?: string; backend: string; model?: string }) => {
       const backend = backendNamed(flags.backend);

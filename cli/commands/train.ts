@@ -52,7 +52,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <s>', 'seed for initialization and shuffling (default: the train block, else 0)')
     .option('--save <ckpt>', 'write a checkpoint (safetensors) after every epoch')
     .option('--resume <ckpt>', 'continue from a checkpoint saved by --save')
-    .option('--backend <name>', 'where to run: ref (the reference interpreter)', 'ref')
+    .option('--backend <name>', 'where to run: ref (the reference interpreter) or cpu (generated kernels)', 'ref')
     .option('--model <name>', 'which model of the file')
     .option('--log <file.jsonl>', 'append one JSON line per logging interval and per epoch')
     .option('--log-every <n>', 'steps per --log line', '10')
