@@ -16,14 +16,14 @@ import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../runti
 import type { Dataset } from '../runtime/data/dataset.js';
 import { loadFashionMnist } from '../runtime/data/fashion-mnist.js';
 import { IdxError } from '../runtime/data/idx.js';
-import { cpuBackend } from '../runtime/cpu/session.js';
+import { nodeCpuBackend } from '../runtime/cpu/node.js';
 import { referenceBackend } from '../runtime/reference/session.js';
 import type { Backend } from '../runtime/session.js';
 import type { StepGraphs, StepNames } from '../runtime/train/loop.js';
 import { readBytes, readText, UsageError, UserError, writeFileAtomic } from './io.js';
 import { DiagnosticsFailure } from './load.js';
 
-export const BACKENDS: Readonly<Record<string, Backend>> = { ref: referenceBackend, cpu: cpuBackend };
+export const BACKENDS: Readonly<Record<string, Backend>> = { ref: referenceBackend, cpu: nodeCpuBackend };
 
 export function backendNamed(name: string): Backend {
   const b = BACKENDS[name];

@@ -18,7 +18,7 @@ export interface Gemm {
 
 /** The part of the WebAssembly JS API used here (the project's type libraries omit it). */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
 }
 interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
@@ -39,10 +39,11 @@ function gemmWasm(shared: boolean): object | null {
   return compiled.get(shared)!;
 }
 
-/** A WebAssembly memory of at least `bytes` bytes, for storage the microkernels can address. */
-export function wasmMemory(bytes: number): WasmMemory {
+/** A WebAssembly memory of at least `bytes` bytes, for storage the microkernels can address; shared for threads. */
+export function wasmMemory(bytes: number, shared: boolean): WasmMemory {
   if (!wasm) throw new Error('internal: wasmMemory called where WebAssembly is unavailable');
-  return new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  return new wasm.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
 }
 
 /** Whether storage can be a WebAssembly memory that the SIMD microkernels run on. */
@@ -50,8 +51,8 @@ export function wasmAvailable(): boolean {
   return gemmWasm(false) !== null;
 }
 
-export function wasmGemm(memory: WasmMemory): Gemm {
-  const module = gemmWasm(false);
+export function wasmGemm(memory: WasmMemory, shared: boolean): Gemm {
+  const module = gemmWasm(shared);
   if (!module || !wasm) throw new Error('internal: wasmGemm called where WebAssembly SIMD is unavailable');
   const e = new wasm.Instance(module, { env: { memory } }).exports as Record<'gemm_f32' | 'gemm_f64', GemmFn>;
   return { gemm_f32: e.gemm_f32, gemm_f64: e.gemm_f64, kind: 'wasm-simd' };

@@ -19,8 +19,10 @@ import { CPU_LIMITS, lowerToCpu } from '../../compiler/lower/cpu/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
 import type { Backend, Session } from '../session.js';
 import { KernelProfile } from './profile.js';
-import type { KernelFn, Storage } from './storage.js';
+import type { BoundKernel, PhaseFn, Storage } from './storage.js';
 import { allocateStorage, bindKernels, readTensor } from './storage.js';
+import type { ThreadAdapter } from './threads.js';
+import { ThreadPool } from './threads.js';
 
 export interface CpuOptions {
   /** The SINTER_DEBUG level: 2 and above log each generated kernel at load and per-kernel times. */
@@ -29,7 +31,22 @@ export interface CpuOptions {
   readonly log?: (line: string) => void;
   /** Run GEMMs as WebAssembly SIMD where available (default true); false runs their JavaScript twin. */
   readonly wasm?: boolean;
+  /** Starts worker threads; without one the session runs on the calling thread only. */
+  readonly adapter?: ThreadAdapter;
+  /** Threads to run kernels on, the calling one included (default: the adapter's cores, else 1). */
+  readonly threads?: number;
+  /** FLOPs plus bytes moved from which a kernel is split between threads (default 10^6). */
+  readonly parallelWork?: number;
 }
+
+/**
+ * A kernel is split between threads when its arithmetic or traffic is worth a handoff (waking
+ * a worker costs tens of microseconds): at least this many FLOPs plus bytes moved.
+ */
+const PARALLEL_WORK = 1e6;
+
+/** Stops a session's workers once the session is garbage. */
+const pools = new FinalizationRegistry<ThreadPool>((pool) => pool.close());
 
 /** Compiles a graph for the CPU: the pipeline with CPU limits, then the JavaScript lowering. */
 export function compileForCpu(graph: Graph): CpuProgram {
@@ -40,7 +57,10 @@ export function compileForCpu(graph: Graph): CpuProgram {
 
 export class CpuSession implements Session {
   private readonly storage: Storage;
-  private readonly kernels: KernelFn[];
+  private readonly kernels: BoundKernel[];
+  private readonly pool: ThreadPool | null;
+  /** Per kernel: whether its phases are split between threads. */
+  private readonly parallel: boolean[];
   private readonly inputs = new Map<string, CpuBuffer>();
   private readonly params = new Map<string, CpuBuffer>();
   private readonly set = new Set<string>();
@@ -56,13 +76,29 @@ export class CpuSession implements Session {
     const log = options.log ?? ((line: string) => console.error(line));
     const debug = options.debug ?? 0;
     if (debug >= 2) for (const k of program.kernels) log(k.kind === 'js' ? `sinter: cpu kernel ${k.name} (${k.form})\n${k.source}` : `sinter: cpu kernel ${k.name} (op ${k.op})`);
-    this.storage = allocateStorage(program, { wasm: options.wasm ?? true });
+    const threads = options.adapter ? Math.max(1, options.threads ?? options.adapter.cores) : 1;
+    const work = options.parallelWork ?? PARALLEL_WORK;
+    this.parallel = program.kernels.map((k) => threads > 1 && k.kind === 'js' && k.flops + k.bytes >= work);
+    const pooled = this.parallel.some((x) => x);
+    this.storage = allocateStorage(program, { wasm: options.wasm ?? true, threads: pooled ? threads : 1 });
     this.kernels = bindKernels(program, this.storage);
+    this.pool = pooled && options.adapter ? new ThreadPool(options.adapter, this.storage.control, threads, { program, memory: this.storage.memory, buffer: this.storage.bytes, threads }) : null;
+    if (this.pool) pools.register(this, this.pool);
     for (const b of program.buffers) {
       if (b.placement.kind === 'input') this.inputs.set(b.placement.name, b);
       if (b.placement.kind === 'param') this.params.set(b.placement.name, b);
     }
     this.profile = debug >= 2 ? new KernelProfile(program, log) : null;
+  }
+
+  /** Threads this session's kernels run on (1 when none of its kernels is worth splitting). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Resolves once the worker threads are started and bound (until then, kernels run on the calling thread). */
+  whenReady(): Promise<void> {
+    return this.pool ? this.pool.whenReady() : Promise.resolve();
   }
 
   setParams(params: ReadonlyMap<string, Tensor>): void {
@@ -103,12 +139,29 @@ export class CpuSession implements Session {
     }
     if (this.profile) {
       const profile = this.profile;
-      this.kernels.forEach((k, i) => profile.time(i, k));
+      this.kernels.forEach((_, i) => profile.time(i, () => this.runKernel(i)));
       profile.endStep();
-    } else for (const k of this.kernels) k();
+    } else for (let i = 0; i < this.kernels.length; i++) this.runKernel(i);
     const fetched = new Map(fetch.map((name) => [name, this.output(name, inputs)]));
     this.applyAliasing(inputs);
     return fetched;
+  }
+
+  /** Runs a kernel's phases in order (switching to its fallback phases when one asks), each split between threads where that pays. */
+  private runKernel(i: number): void {
+    const k = this.kernels[i]!;
+    if (k.kind === 'op') return k.run();
+    for (let j = 0; j < k.phases.length; j++) {
+      if (this.runPhase(i, j, false, k.info.phases[j]!.extent, k.phases[j]!) === true) {
+        k.fallback?.forEach((fn, f) => this.runPhase(i, f, true, k.info.fallback![f]!.extent, fn));
+        return;
+      }
+    }
+  }
+
+  private runPhase(i: number, j: number, fallback: boolean, extent: number, fn: PhaseFn): boolean | undefined {
+    if (this.pool && this.parallel[i] && extent > 1 && this.pool.ready()) return this.pool.run(i, j, fallback, extent, fn);
+    return fn(0, extent, 0);
   }
 
   /** An output's current value: from its buffer, or (an output naming a value no kernel touches) from the feeds. */
@@ -141,11 +194,16 @@ function envDebug(): number {
   return Number(env?.['SINTER_DEBUG'] ?? 0) || 0;
 }
 
-export function createCpuBackend(options: CpuOptions = {}): Backend {
+/** The CPU backend: its sessions are CpuSessions. */
+export interface CpuBackend extends Backend {
+  load(graph: Graph): CpuSession;
+}
+
+export function createCpuBackend(options: CpuOptions = {}): CpuBackend {
   return {
     name: 'cpu',
     load: (graph) => new CpuSession(graph, compileForCpu(graph), { ...options, debug: options.debug ?? envDebug() }),
   };
 }
 
-export const cpuBackend: Backend = createCpuBackend();
+export const cpuBackend: CpuBackend = createCpuBackend();

@@ -40,12 +40,16 @@ export function literal(x: number): string {
   return x < 0 ? `(${String(x)})` : String(x);
 }
 
-/** `for` loops over `vars` around `body`, with each variable's own block of statements at its level. */
-export function loopNest(vars: readonly IndexVar[], blocks: readonly Block[], body: readonly string[]): string[] {
+/**
+ * `for` loops over `vars` around `body`, with each variable's own block of statements at its
+ * level; with `ranged`, the outermost loop runs over [lo, hi) (a thread's share) instead.
+ */
+export function loopNest(vars: readonly IndexVar[], blocks: readonly Block[], body: readonly string[], ranged = false): string[] {
   let inner = [...body];
   for (let i = vars.length - 1; i >= 0; i--) {
     const v = vars[i]!;
-    inner = [`for (let v${v.id} = 0; v${v.id} < ${v.extent}; v${v.id}++) {`, ...indent([...blocks[i]!.lines, ...inner]), '}'];
+    const [from, to] = ranged && i === 0 ? ['lo', 'hi'] : ['0', String(v.extent)];
+    inner = [`for (let v${v.id} = ${from}; v${v.id} < ${to}; v${v.id}++) {`, ...indent([...blocks[i]!.lines, ...inner]), '}'];
   }
   return inner;
 }

@@ -111,20 +111,35 @@ export function planGemm(k: ExprKernel): GemmPlan | null {
   return null;
 }
 
-/** Where a plan's panels and result live in the float64 scratch (offsets in doubles). */
+/**
+ * Where a plan's panels and result live in the float64 scratch, in doubles. Panels that do
+ * not depend on the batch, and the result C, are shared by all threads (offsets from the
+ * scratch's start); a panel packed per batch lives in each thread's own region (offsets from
+ * `TO`, the thread's region start: sharedDoubles + tid · threadDoubles).
+ */
 export interface GemmScratch {
-  readonly rowPanel: number;
-  readonly colPanel: number;
-  /** The result C (absent when the GEMM writes the output directly). */
+  readonly rowPanel: string;
+  readonly colPanel: string;
+  /** The result C (unused when the GEMM writes the output directly). */
   readonly result: number;
-  readonly doubles: number;
+  readonly sharedDoubles: number;
+  readonly threadDoubles: number;
 }
 
 export function gemmScratch(p: GemmPlan): GemmScratch {
-  const rowPanel = 0;
-  const colPanel = rowPanel + ceil4(p.m) * p.k;
-  const result = colPanel + ceil4(p.n) * p.k;
-  return { rowPanel, colPanel, result, doubles: result + (p.direct ? 0 : p.nb * p.m * p.n) };
+  let shared = 0;
+  let own = 0;
+  const place = (perBatch: boolean, size: number): string => {
+    const at = perBatch ? `TO + ${own}` : String(shared);
+    if (perBatch) own += size;
+    else shared += size;
+    return at;
+  };
+  const rowPanel = place(p.rowsPerBatch, panelSize(p, 'rows'));
+  const colPanel = place(p.colsPerBatch, panelSize(p, 'cols'));
+  const result = shared;
+  if (!p.direct) shared += p.nb * p.m * p.n;
+  return { rowPanel, colPanel, result, sharedDoubles: shared, threadDoubles: own };
 }
 
 /**
@@ -133,7 +148,7 @@ export function gemmScratch(p: GemmPlan): GemmScratch {
  * when the panel is cleared first (as is done whenever the kernel has a mask, padding rows
  * included, so that a finiteness check of the whole panel sees no stale values).
  */
-export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: number, clear: boolean): string[] {
+export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: string, clear: boolean): string[] {
   const k = product(reduceVars);
   const rowBlocks = vars.map((v) => newBlock(v.id));
   const kBlocks = reduceVars.map((v) => newBlock(v.id));
@@ -166,7 +181,7 @@ export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr
   const innermost = kBlocks.at(-1)!;
   innermost.lines.push(`S[${at}] = ${em.gen(operand, stack, innermost)};`);
   const size = ceil4(product(vars)) * k;
-  return [...(clear ? [`S.fill(0, ${offset}, ${offset + size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
+  return [...(clear ? [`S.fill(0, ${offset}, ${offset} + ${size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
 }
 
 function conjunctsOf(e: Expr | null): Expr[] {
@@ -175,9 +190,9 @@ function conjunctsOf(e: Expr | null): Expr[] {
   return [e];
 }
 
-/** Statements that return `fallback()` when a packed panel holds a NaN or an infinity. */
-export function finiteCheck(offset: number, size: number, fallback: string): string[] {
-  return [`for (let i = ${offset}; i < ${offset + size}; i++) {`, `  const x = S[i];`, `  if (x - x !== 0) return ${fallback}();`, '}'];
+/** Statements that return true (run the plain loops instead) when a shared packed panel holds a NaN or an infinity. */
+export function finiteCheck(offset: string, size: number): string[] {
+  return [`for (let i = ${offset}; i < ${offset} + ${size}; i++) {`, '  const x = S[i];', '  if (x - x !== 0) return true;', '}'];
 }
 
 export function panelSize(p: GemmPlan, side: 'rows' | 'cols'): number {
@@ -189,13 +204,25 @@ export function columnBlock(k: number): number {
   return Math.max(MR, Math.floor(32768 / k / MR) * MR);
 }
 
+/** How the GEMM of a plan without batch variables is split between threads: by row panels or by column panels, whichever has more. */
+export function gemmSplit(p: GemmPlan): { readonly by: 'rows' | 'cols'; readonly extent: number } {
+  const [rows, cols] = [Math.ceil(p.m / MR), Math.ceil(p.n / MR)];
+  return rows >= cols ? { by: 'rows', extent: rows } : { by: 'cols', extent: cols };
+}
+
 /**
- * The statement that multiplies the packed panels of batch `cb`: `H.gemm_f32` into the
- * output view (direct) or `H.gemm_f64` into the scratch result, by byte address (`SB` is
- * the scratch's byte offset in storage). The runtime supplies both, as WebAssembly SIMD or
- * as plain JavaScript with the same sums.
+ * The statement that multiplies packed panels: `H.gemm_f32` into the output view (direct) or
+ * `H.gemm_f64` into the scratch result, by byte address (`SB` is the scratch's byte offset in
+ * storage). With `part`, only the row or column panels [lo, hi) of a batch-free plan. The
+ * runtime supplies both microkernels, as WebAssembly SIMD or as plain JavaScript with the
+ * same sums.
  */
-export function gemmCall(p: GemmPlan, s: GemmScratch): string {
-  const dest = p.direct ? `o0.byteOffset + cb * 4` : `SB + (${s.result} + cb) * 8`;
-  return `H.gemm_${p.direct ? 'f32' : 'f64'}(SB + ${s.rowPanel * 8}, SB + ${s.colPanel * 8}, ${dest}, ${p.m}, ${p.n}, ${p.k}, ${p.n}, ${columnBlock(p.k)});`
+export function gemmCall(p: GemmPlan, s: GemmScratch, part?: 'rows' | 'cols'): string {
+  const esize = p.direct ? 4 : 8;
+  const dest = p.direct ? 'o0.byteOffset + cb * 4' : `SB + (${s.result} + cb) * 8`;
+  const step = MR * p.k * 8;
+  let [pa, qb, c, m, n] = [`SB + (${s.rowPanel}) * 8`, `SB + (${s.colPanel}) * 8`, dest, String(p.m), String(p.n)];
+  if (part === 'rows') [pa, c, m] = [`${pa} + lo * ${step}`, `${c} + lo * ${MR * p.n * esize}`, `Math.min(${p.m}, hi * ${MR}) - lo * ${MR}`];
+  if (part === 'cols') [qb, c, n] = [`${qb} + lo * ${step}`, `${c} + lo * ${MR * esize}`, `Math.min(${p.n}, hi * ${MR}) - lo * ${MR}`];
+  return `H.gemm_${p.direct ? 'f32' : 'f64'}(${pa}, ${qb}, ${c}, ${m}, ${n}, ${p.k}, ${p.n}, ${columnBlock(p.k)});`;
 }

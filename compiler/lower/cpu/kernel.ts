@@ -16,21 +16,42 @@ import type { ExprKernel } from '../../kernel/program.js';
 import type { Block, EmitContext } from './emit.js';
 import { JsEmitter, indent, loopNest, newBlock } from './emit.js';
 import type { GemmPlan } from './gemm.js';
-import { finiteCheck, gemmCall, gemmScratch, packPanel, panelSize, planGemm } from './gemm.js';
+import { finiteCheck, gemmCall, gemmScratch, gemmSplit, packPanel, panelSize, planGemm } from './gemm.js';
+
+/**
+ * A phase of a kernel: a function `(lo, hi, tid)` over [lo, hi) of a range of `extent`
+ * (an outer loop, or row or column panels), which threads may split; extent 1 runs whole.
+ * A phase that may return true asks for the kernel's fallback phases instead of the rest.
+ */
+export interface Phase {
+  readonly extent: number;
+  readonly mayFallBack: boolean;
+}
 
 export interface KernelSource {
-  /** The factory body; it returns the kernel function. */
+  /** The factory body; it returns `{ phases, fallback }`, functions in the order of `phases` and `fallback`. */
   readonly source: string;
-  /** Float64 scratch the kernel uses, from offset 0. */
-  readonly scratchDoubles: number;
+  readonly phases: readonly Phase[];
+  readonly fallback: readonly Phase[] | null;
+  /** Float64 scratch the kernel uses: shared by threads (from offset 0), and per thread. */
+  readonly sharedScratch: number;
+  readonly threadScratch: number;
   readonly gemm: GemmPlan | null;
 }
 
 const inputView = (slot: number): string => `a${slot}`;
 const outputView = (k: number): string => `o${k}`;
 
-/** Statements that evaluate the kernel's outputs at every point of its space and store them at the flat position `p`. */
-function pointLoops(em: JsEmitter, k: ExprKernel, top: Block): string[] {
+function functionText(name: string, body: readonly string[]): string[] {
+  return [`function ${name}(lo, hi, tid) {`, ...indent(body), '}'];
+}
+
+/**
+ * A phase evaluating the kernel's outputs at every point of its space (the outermost
+ * variable over [lo, hi)) and storing them at the flat position `p`.
+ */
+function pointPhase(em: JsEmitter, k: ExprKernel, name: string): { text: string[]; phase: Phase } {
+  const top = newBlock(null);
   const blocks = k.vars.map((v) => newBlock(v.id));
   const stack = [top, ...blocks];
   const innermost = stack[stack.length - 1]!;
@@ -40,40 +61,57 @@ function pointLoops(em: JsEmitter, k: ExprKernel, top: Block): string[] {
     return y;
   });
   const leaf = [...ys.map((y, i) => `${outputView(i)}[p] = ${y};`), 'p++;'];
-  if (k.vars.length === 0) {
-    top.lines.push(...leaf);
-    return [];
-  }
-  return loopNest(k.vars, blocks, leaf);
+  if (k.vars.length === 0) return { text: functionText(name, ['let p = 0;', ...top.lines, ...leaf]), phase: { extent: 1, mayFallBack: false } };
+  const inner = k.space.slice(1).reduce((a, b) => a * b, 1);
+  const loops = loopNest(k.vars, blocks, leaf, true);
+  return { text: functionText(name, [`let p = lo * ${inner};`, ...top.lines, ...loops]), phase: { extent: k.space[0]!, mayFallBack: false } };
 }
 
-function functionText(name: string, body: readonly string[]): string[] {
-  return [`function ${name}() {`, ...indent(body), '}'];
-}
-
-/** The kernel as plain loops, every reduction (the template included) inline. */
-function plainFunction(k: ExprKernel, name: string, em: JsEmitter): string[] {
-  const top = newBlock(null);
-  const loops = pointLoops(em, k, top);
-  return functionText(name, ['let p = 0;', ...top.lines, ...loops]);
-}
-
-/** The kernel as a GEMM: pack panels (per batch where they depend on it), multiply, then the epilogue reading C at each point. */
-function gemmFunctionBody(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, fallback: string | null): string[] {
+/**
+ * The kernel as a GEMM in up to three phases: pack the panels that do not depend on the batch
+ * (and, for a masked kernel, check the other panel is finite: true asks for the plain loops);
+ * per batch (split between threads by the outermost batch variable, or without batch by row
+ * or column panels) pack the rest and multiply; then the epilogue, reading C at each point.
+ */
+function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, checked: boolean): { text: string[]; phases: Phase[]; names: string[] } {
   const s = gemmScratch(p);
-  const top = newBlock(null);
-  const batchBlocks = p.batch.map((v) => newBlock(v.id));
   const clear = p.mask !== null;
   const pack = (side: 'rows' | 'cols', prefix: readonly Block[]): string[] =>
     side === 'rows'
       ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear)
       : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear);
-  const once = [...(p.rowsPerBatch ? [] : pack('rows', [top])), ...(p.colsPerBatch ? [] : pack('cols', [top]))];
-  const check = fallback && p.mask ? (p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols'), fallback) : finiteCheck(s.rowPanel, panelSize(p, 'rows'), fallback)) : [];
-  const perBatch = [...(p.rowsPerBatch ? pack('rows', [top, ...batchBlocks]) : []), ...(p.colsPerBatch ? pack('cols', [top, ...batchBlocks]) : [])];
-  const batchLoop = loopNest(p.batch, batchBlocks, [...perBatch, gemmCall(p, s), `cb += ${p.m * p.n};`]);
-  const epilogue = p.direct ? [] : pointLoops(em, k, top);
-  return functionText(name, ['let p = 0;', 'let cb = 0;', ...top.lines, ...once, ...check, ...batchLoop, ...epilogue]);
+  const text: string[] = [];
+  const phases: Phase[] = [];
+  const names: string[] = [];
+  const add = (fn: string, body: readonly string[], phase: Phase): void => {
+    text.push(...functionText(fn, body));
+    phases.push(phase);
+    names.push(fn);
+  };
+  const top0 = newBlock(null);
+  const once = [...(p.rowsPerBatch ? [] : pack('rows', [top0])), ...(p.colsPerBatch ? [] : pack('cols', [top0]))];
+  const check = checked ? (p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols')) : finiteCheck(s.rowPanel, panelSize(p, 'rows'))) : [];
+  if (once.length > 0 || check.length > 0) {
+    add(`${name}_pack`, [...top0.lines, ...once, ...check, 'return false;'], { extent: 1, mayFallBack: checked });
+  }
+  const top1 = newBlock(null);
+  const own = `const TO = ${s.sharedDoubles} + tid * ${s.threadDoubles};`;
+  if (p.batch.length > 0) {
+    const batchBlocks = p.batch.map((v) => newBlock(v.id));
+    const perBatch = [...(p.rowsPerBatch ? pack('rows', [top1, ...batchBlocks]) : []), ...(p.colsPerBatch ? pack('cols', [top1, ...batchBlocks]) : [])];
+    const loop = loopNest(p.batch, batchBlocks, [...perBatch, gemmCall(p, s), `cb += ${p.m * p.n};`], true);
+    add(`${name}_gemm`, [own, `let cb = lo * ${(p.nb / p.batch[0]!.extent) * p.m * p.n};`, ...top1.lines, ...loop], { extent: p.batch[0]!.extent, mayFallBack: false });
+  } else {
+    const split = gemmSplit(p);
+    add(`${name}_gemm`, ['const cb = 0;', gemmCall(p, s, split.by)], { extent: split.extent, mayFallBack: false });
+  }
+  if (!p.direct) {
+    const epilogue = pointPhase(em, k, `${name}_epilogue`);
+    text.push(...epilogue.text);
+    phases.push(epilogue.phase);
+    names.push(`${name}_epilogue`);
+  }
+  return { text, phases, names };
 }
 
 /** The JavaScript source of an expression kernel; `name` is compiler-made (the kernel's `k<n>`). */
@@ -81,30 +119,42 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
   if (!/^k\d+$/.test(name)) throw new Error(`internal: kernel name '${name}' is not compiler-made`);
   const plan = k.kind === 'contraction' ? planGemm(k) : null;
   const base: EmitContext = { view: inputView };
-  const lines: string[] = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;'] : [])];
   const helpers = new Set<string>();
   const collect = (em: JsEmitter): void => em.prelude().forEach((l) => helpers.add(l));
   const body: string[] = [];
+  let phases: Phase[];
+  let fallback: Phase[] | null = null;
+  let names: string[];
+  let fallbackNames: string[] = [];
   if (plan === null) {
     const em = new JsEmitter(k.values, base);
-    body.push(...plainFunction(k, name, em));
+    const loops = pointPhase(em, k, name);
+    body.push(...loops.text);
     collect(em);
+    phases = [loops.phase];
+    names = [name];
   } else {
-    const t = plan.template;
-    const fallback = plan.mask ? `${name}_loops` : null;
-    if (fallback) {
+    if (plan.mask) {
       const plainEm = new JsEmitter(k.values, base);
-      body.push(...plainFunction(k, fallback, plainEm));
+      const loops = pointPhase(plainEm, k, `${name}_loops`);
+      body.push(...loops.text);
       collect(plainEm);
+      fallback = [loops.phase];
+      fallbackNames = [`${name}_loops`];
     }
+    const t = plan.template;
     const read = `S[${gemmScratch(plan).result} + p]`;
     const replaced = new Map([[t.id, t.type === 'f32' ? `Math.fround(${read})` : read]]);
     const em = new JsEmitter(k.values, { ...base, replaced });
-    body.push(...gemmFunctionBody(k, name, plan, em, fallback));
+    const g = gemmPhases(k, name, plan, em, plan.mask !== null);
+    body.push(...g.text);
     collect(em);
+    phases = g.phases;
+    names = g.names;
   }
-  lines.push(...helpers, ...body, `return ${name};`);
-  return { source: lines.join('\n'), scratchDoubles: plan ? gemmScratch(plan).doubles : 0, gemm: plan };
+  const lines = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;'] : []), ...helpers, ...body, `return { phases: [${names.join(', ')}], fallback: ${fallback ? `[${fallbackNames.join(', ')}]` : 'null'} };`];
+  const s = plan ? gemmScratch(plan) : null;
+  return { source: lines.join('\n'), phases, fallback, sharedScratch: s?.sharedDoubles ?? 0, threadScratch: s?.threadDoubles ?? 0, gemm: plan };
 }
 
 /** Floating-point operations of one run of a kernel: each f32/f64 operation once per combination of the variables it depends on. */

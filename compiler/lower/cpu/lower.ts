@@ -16,7 +16,7 @@
 // Storage: one ArrayBuffer holds the planned arena at offset 0, then every input and param
 // (persistent across steps; an output updated in place shares its param's bytes), then the
 // float64 scratch that GEMM kernels pack panels into (kernels run one after another, so they
-// share it). Identifiers in generated code are compiler-made; the only user text in a source
+// share it; each thread has a region of its own for panels packed per batch). Identifiers in generated code are compiler-made; the only user text in a source
 // is the kernel's location, in a comment with every character outside printable ASCII and
 // every `*` escaped.
 
@@ -28,6 +28,7 @@ import { numel } from '../../ir/types.js';
 import type { KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
 import type { TargetLimits } from '../../kernel/target.js';
 import { ELEMENT_BYTES, alignUp, tensorBytes } from '../../kernel/target.js';
+import type { Phase } from './kernel.js';
 import { kernelFlops, kernelSource } from './kernel.js';
 
 export interface CpuBuffer {
@@ -54,6 +55,9 @@ export interface CpuJsKernel extends CpuKernelBase {
   readonly params: readonly string[];
   readonly bindings: readonly number[];
   readonly source: string;
+  /** The phase functions the factory returns, in order, and the fallback phases (plain loops) a phase may ask for. */
+  readonly phases: readonly Phase[];
+  readonly fallback: readonly Phase[] | null;
 }
 
 export interface CpuOpKernel extends CpuKernelBase {
@@ -66,15 +70,22 @@ export interface CpuOpKernel extends CpuKernelBase {
 
 export type CpuKernel = CpuJsKernel | CpuOpKernel;
 
-/** A lowered program: plain data (it could be written to disk and loaded without the compiler). */
+/**
+ * A lowered program: plain data (it could be written to disk and loaded without the
+ * compiler). Storage is one buffer: arena and persistent buffers below `scratch.byteOffset`,
+ * then the float64 scratch: `sharedDoubles`, then `threadDoubles` for each thread.
+ */
 export interface CpuProgram {
   readonly name: string;
   readonly buffers: readonly CpuBuffer[];
   readonly kernels: readonly CpuKernel[];
   readonly outputs: readonly ProgramOutput[];
-  /** Size of the one storage ArrayBuffer. */
-  readonly storageBytes: number;
-  readonly scratch: { readonly byteOffset: number; readonly doubles: number };
+  readonly scratch: { readonly byteOffset: number; readonly sharedDoubles: number; readonly threadDoubles: number };
+}
+
+/** Bytes of a program's storage when run on `threads` threads. */
+export function storageBytes(p: CpuProgram, threads: number): number {
+  return p.scratch.byteOffset + 8 * (p.scratch.sharedDoubles + threads * p.scratch.threadDoubles);
 }
 
 /** Persistent buffers and the scratch start at cache-line boundaries. */
@@ -112,13 +123,15 @@ export function lowerToCpu(p: KernelProgram): CpuProgram {
     }
   });
   const bytesOf = (ids: readonly number[]): number => [...new Set(ids)].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
-  let scratchDoubles = 0;
+  let sharedDoubles = 0;
+  let threadDoubles = 0;
   const kernels = p.kernels.map((k, i): CpuKernel => {
     const name = `k${i}`;
     const common = { name, bytes: bytesOf([...k.inputs, ...k.outputs]), ...(k.loc ? { loc: k.loc } : {}) };
     if (k.kind === 'op') return { kind: 'op', ...common, flops: 0, op: k.op, attrs: k.attrs, inputs: k.inputs, outputs: k.outputs };
     const src = kernelSource(k, name);
-    scratchDoubles = Math.max(scratchDoubles, src.scratchDoubles);
+    sharedDoubles = Math.max(sharedDoubles, src.sharedScratch);
+    threadDoubles = Math.max(threadDoubles, src.threadScratch);
     const g = src.gemm;
     const form = g ? `gemm ${g.m}x${g.n}x${g.k}${g.nb > 1 ? ` x${g.nb}` : ''}${g.direct ? '' : ' +epilogue'}${g.mask ? ' masked' : ''}` : 'loops';
     return {
@@ -129,10 +142,11 @@ export function lowerToCpu(p: KernelProgram): CpuProgram {
       params: [...k.inputs.map((_, s) => `a${s}`), ...k.outputs.map((_, o) => `o${o}`)],
       bindings: [...k.inputs, ...k.outputs],
       source: `${locComment(k.loc)}${src.source}`,
+      phases: src.phases,
+      fallback: src.fallback,
     };
   });
-  const scratchAt = alignUp(top, LINE);
-  return { name: p.name, buffers, kernels, outputs: p.outputs, storageBytes: scratchAt + scratchDoubles * 8, scratch: { byteOffset: scratchAt, doubles: scratchDoubles } };
+  return { name: p.name, buffers, kernels, outputs: p.outputs, scratch: { byteOffset: alignUp(top, LINE), sharedDoubles, threadDoubles } };
 }
 
 /** Elements of a buffer. */
