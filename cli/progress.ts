@@ -40,7 +40,7 @@ export class Progress {
     const width = 24;
     const bar = '█'.repeat(Math.round(done * width)).padEnd(width, '░');
     const eta = ((e.batchesPerEpoch - e.batch - 1) * this.windowSeconds) / Math.max(1, this.windowSamples / e.samples);
-    this.out.write(`\r\x1b[2Kepoch ${e.epoch + 1}/${this.epochs} ${bar} ${e.batch + 1}/${e.batchesPerEpoch}  loss ${e.loss.toFixed(4)}  ${rate.toFixed(0)} samples/s  eta ${fmtTime(eta)}`);
+    this.out.write(`\r\x1b[2Kepoch ${e.epoch + 1}/${this.epochs} ${bar} ${e.batch + 1}/${e.batchesPerEpoch}  loss ${e.loss === null ? '—' : e.loss.toFixed(4)}  ${rate.toFixed(0)} samples/s  eta ${fmtTime(eta)}`);
   }
 
   epoch(e: EpochEvent): void {

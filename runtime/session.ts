@@ -18,8 +18,33 @@ export interface Session {
   run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Map<string, Tensor>;
 }
 
+/**
+ * A session whose device answers asynchronously (WebGPU: readback is `mapAsync`). Uploads are
+ * queued, so `setParams` stays synchronous; a step with nothing to fetch need not wait for the
+ * device at all.
+ */
+export interface AsyncSession {
+  readonly graph: Graph;
+  setParams(params: ReadonlyMap<string, Tensor>): void;
+  getParams(): Promise<Map<string, Tensor>>;
+  run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Promise<Map<string, Tensor>>;
+}
+
 /** A backend compiles graphs into sessions. */
 export interface Backend {
   readonly name: string;
+  /** Threads its kernels run on, where the backend runs on the CPU (benchmarks report it). */
+  readonly threads?: number;
   load(graph: Graph): Session;
 }
+
+/** A backend whose sessions are asynchronous. */
+export interface AsyncBackend {
+  readonly name: string;
+  readonly async: true;
+  load(graph: Graph): AsyncSession;
+}
+
+/** What the training loop and the CLI accept: either kind (they `await` every answer). */
+export type AnyBackend = Backend | AsyncBackend;
+export type AnySession = Session | AsyncSession;

@@ -22,7 +22,7 @@ export function registerEval(program: Command): void {
       // The checkpoint also holds optimizer state (opt.*), which evaluation does not need.
       const ckpt = loadCheckpoint(flags.load, model.graphs.eval(batch), model.modelHash, (name) => name.startsWith('opt.'));
       const data = await loadData(flags.data);
-      const m = evaluate(backend, model.graphs, model.names, ckpt.params, data.test, batch);
+      const m = await evaluate(backend, model.graphs, model.names, ckpt.params, data.test, batch);
       const acc = m.accuracy === null ? '' : `  test accuracy ${m.accuracy.toFixed(4)}`;
       process.stdout.write(`test loss ${m.loss.toFixed(4)}${acc}  (${data.test.labels.data.length} examples, step ${ckpt.step})\n`);
     });

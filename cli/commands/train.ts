@@ -82,7 +82,7 @@ export function registerTrain(program: Command): void {
       const started = performance.now();
       let last: EpochEvent | null = null;
       try {
-        train({
+        await train({
           backend,
           graphs: model.graphs,
           names: model.names,

@@ -9,7 +9,7 @@ import { rngFor } from '../../compiler/ir/random.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import type { Dataset } from '../data/dataset.js';
 import { batchAt, batchCount, datasetSize, epochOrder } from '../data/dataset.js';
-import type { Backend, Session } from '../session.js';
+import type { AnyBackend, AnySession } from '../session.js';
 import type { Schedule } from './schedule.js';
 import { learningRate } from './schedule.js';
 
@@ -44,7 +44,8 @@ export interface StepEvent {
   readonly epoch: number;
   readonly batch: number;
   readonly batchesPerEpoch: number;
-  readonly loss: number;
+  /** The step's loss, or null on a step that read nothing back (see TrainRun.readEvery). */
+  readonly loss: number | null;
   readonly lr: number;
   readonly samples: number;
   readonly seconds: number;
@@ -61,7 +62,7 @@ export interface EpochEvent {
 }
 
 export interface TrainRun {
-  readonly backend: Backend;
+  readonly backend: AnyBackend;
   readonly graphs: StepGraphs;
   readonly names: StepNames;
   readonly train: Dataset;
@@ -76,6 +77,13 @@ export interface TrainRun {
   readonly params: Map<string, Tensor>;
   /** The global step to start at (0, or a checkpoint's). */
   readonly startStep: number;
+  /**
+   * Read the loss back every this many steps (default 1: every step). Steps in between fetch
+   * nothing, so a device that runs asynchronously is never waited on; the epoch's train loss
+   * and accuracy are then the means over the steps read back, and the NaN/Inf check sees only
+   * those steps.
+   */
+  readonly readEvery?: number;
   onStep?(e: StepEvent): void;
   /** After each epoch, with the parameters (and optimizer state) at its end. */
   onEpoch?(e: EpochEvent, params: Map<string, Tensor>): void;
@@ -107,16 +115,16 @@ function scalar(v: number): Tensor {
  * batch size), parameters handed over only when the active session changes.
  */
 class Sessions {
-  private readonly cache = new Map<string, Session>();
-  private current: Session | null = null;
+  private readonly cache = new Map<string, AnySession>();
+  private current: AnySession | null = null;
 
   constructor(
-    private readonly backend: Backend,
+    private readonly backend: AnyBackend,
     private readonly graphs: StepGraphs,
     public params: Map<string, Tensor>,
   ) {}
 
-  use(kind: 'train' | 'eval', batch: number): Session {
+  async use(kind: 'train' | 'eval', batch: number): Promise<AnySession> {
     const key = `${kind}/${batch}`;
     let s = this.cache.get(key);
     if (!s) {
@@ -124,7 +132,7 @@ class Sessions {
       this.cache.set(key, s);
     }
     if (s !== this.current) {
-      this.sync();
+      await this.sync();
       s.setParams(this.params);
       this.current = s;
     }
@@ -132,14 +140,14 @@ class Sessions {
   }
 
   /** Brings the active session's state back into `params` (an eval session holds no optimizer state). */
-  sync(): Map<string, Tensor> {
-    if (this.current) for (const [k, v] of this.current.getParams()) this.params.set(k, v);
+  async sync(): Promise<Map<string, Tensor>> {
+    if (this.current) for (const [k, v] of await this.current.getParams()) this.params.set(k, v);
     return this.params;
   }
 }
 
 /** Mean loss and accuracy of a dataset, batch by batch in order. */
-function evaluateWith(sessions: Sessions, names: StepNames, ds: Dataset, batch: number): Metrics {
+async function evaluateWith(sessions: Sessions, names: StepNames, ds: Dataset, batch: number): Promise<Metrics> {
   const n = datasetSize(ds);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   let lossSum = 0;
@@ -148,18 +156,18 @@ function evaluateWith(sessions: Sessions, names: StepNames, ds: Dataset, batch: 
     const b = batchAt(ds, order, batch, k);
     const size = datasetSize(b);
     const fetch = names.correct ? [names.loss, names.correct] : [names.loss];
-    const out = sessions.use('eval', size).run(new Map([[names.input, b.inputs], [names.label, b.labels]]), fetch);
+    const out = await (await sessions.use('eval', size)).run(new Map([[names.input, b.inputs], [names.label, b.labels]]), fetch);
     lossSum += out.get(names.loss)!.data[0]! * size;
     if (names.correct) correct += out.get(names.correct)!.data[0]!;
   }
   return { loss: lossSum / n, accuracy: names.correct ? correct / n : null };
 }
 
-export function evaluate(backend: Backend, graphs: StepGraphs, names: StepNames, params: Map<string, Tensor>, ds: Dataset, batch: number): Metrics {
+export function evaluate(backend: AnyBackend, graphs: StepGraphs, names: StepNames, params: Map<string, Tensor>, ds: Dataset, batch: number): Promise<Metrics> {
   return evaluateWith(new Sessions(backend, graphs, new Map(params)), names, ds, batch);
 }
 
-export function train(run: TrainRun): Map<string, Tensor> {
+export async function train(run: TrainRun): Promise<Map<string, Tensor>> {
   const { names } = run;
   const sessions = new Sessions(run.backend, run.graphs, new Map(run.params));
   const n = datasetSize(run.train);
@@ -169,13 +177,15 @@ export function train(run: TrainRun): Map<string, Tensor> {
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
+  let seenRead = 0;
+  const readEvery = run.readEvery ?? 1;
   let epochStart = performance.now();
   for (let step = run.startStep; step < total; step++) {
     const epoch = Math.floor(step / perEpoch);
     const k = step % perEpoch;
     if (k === 0 || step === run.startStep) {
       order = epochOrder(n, run.seed, epoch);
-      lossSum = correct = seen = 0;
+      lossSum = correct = seen = seenRead = 0;
       epochStart = performance.now();
     }
     const t0 = performance.now();
@@ -188,21 +198,26 @@ export function train(run: TrainRun): Map<string, Tensor> {
       [names.lr, scalar(lr)],
       [names.step, scalar(step + 1)],
     ]);
-    const session = sessions.use('train', size);
+    const session = await sessions.use('train', size);
     if (session.graph.inputs.some((i) => i.name === names.randomKey)) inputs.set(names.randomKey, stepKey(run.seed, step));
-    const out = session.run(inputs, names.correct ? [names.loss, names.correct] : [names.loss]);
-    const loss = out.get(names.loss)!.data[0]!;
-    if (!Number.isFinite(loss)) throw new TrainingDiverged(step, epoch, loss);
-    lossSum += loss * size;
+    const read = (step + 1) % readEvery === 0 || k === perEpoch - 1;
+    const out = await session.run(inputs, !read ? [] : names.correct ? [names.loss, names.correct] : [names.loss]);
     seen += size;
-    if (names.correct) correct += out.get(names.correct)!.data[0]!;
+    let loss: number | null = null;
+    if (read) {
+      loss = out.get(names.loss)!.data[0]!;
+      if (!Number.isFinite(loss)) throw new TrainingDiverged(step, epoch, loss);
+      lossSum += loss * size;
+      seenRead += size;
+      if (names.correct) correct += out.get(names.correct)!.data[0]!;
+    }
     run.onStep?.({ step, totalSteps: total, epoch, batch: k, batchesPerEpoch: perEpoch, loss, lr, samples: size, seconds: (performance.now() - t0) / 1000 });
     if (k === perEpoch - 1) {
       const seconds = (performance.now() - epochStart) / 1000;
-      const trainMetrics = { loss: lossSum / seen, accuracy: names.correct ? correct / seen : null };
-      const validation = run.validation ? evaluateWith(sessions, names, run.validation, run.batch) : null;
-      const test = run.test ? evaluateWith(sessions, names, run.test, run.batch) : null;
-      run.onEpoch?.({ epoch, step: step + 1, train: trainMetrics, validation, test, seconds, samplesPerSecond: seen / seconds }, new Map(sessions.sync()));
+      const trainMetrics = { loss: lossSum / seenRead, accuracy: names.correct ? correct / seenRead : null };
+      const validation = run.validation ? await evaluateWith(sessions, names, run.validation, run.batch) : null;
+      const test = run.test ? await evaluateWith(sessions, names, run.test, run.batch) : null;
+      run.onEpoch?.({ epoch, step: step + 1, train: trainMetrics, validation, test, seconds, samplesPerSecond: seen / seconds }, new Map(await sessions.sync()));
     }
   }
   return sessions.sync();

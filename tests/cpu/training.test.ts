@@ -68,9 +68,9 @@ describe('the MLP trains on cpu as on ref', () => {
     const model = await loadTrainingModel('examples/mlp.sinter', undefined);
     const data = await loadData(undefined);
     const few = subset(data.train, Int32Array.from({ length: 1600 }, (_, i) => i));
-    const curve = (backend: Backend): number[] => {
+    const curve = async (backend: Backend): Promise<number[]> => {
       const losses: number[] = [];
-      train({
+      await train({
         backend,
         graphs: model.graphs,
         names: model.names,
@@ -84,12 +84,12 @@ describe('the MLP trains on cpu as on ref', () => {
         schedule: { kind: 'constant', args: { warmup: 0 } },
         params: initParams(model.graphs.train(16), 3),
         startStep: 0,
-        onStep: (e: StepEvent) => losses.push(e.loss),
+        onStep: (e: StepEvent) => losses.push(e.loss!),
       });
       return losses;
     };
-    const cpu = curve(cpuBackend);
-    const ref = curve(referenceBackend);
+    const cpu = await curve(cpuBackend);
+    const ref = await curve(referenceBackend);
     expect(cpu.length).toBe(100);
     expect(ref.length).toBe(100);
     const worst = Math.max(...cpu.map((l, i) => Math.abs(l - ref[i]!) / Math.max(1, Math.abs(ref[i]!))));

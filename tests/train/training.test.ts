@@ -51,9 +51,9 @@ function graphs() {
 
 const names = { input: 'x', label: 'label', lr: STEP.lr, step: STEP.step, loss: STEP.loss, correct: STEP.correct, randomKey: 'random_key' };
 
-function run(overrides: Partial<TrainRun> & { params: Map<string, Tensor> }): { params: Map<string, Tensor>; steps: StepEvent[] } {
+async function run(overrides: Partial<TrainRun> & { params: Map<string, Tensor> }): Promise<{ params: Map<string, Tensor>; steps: StepEvent[] }> {
   const steps: StepEvent[] = [];
-  const params = train({
+  const params = await train({
     backend: referenceBackend,
     graphs: graphs(),
     names,
@@ -75,43 +75,54 @@ function run(overrides: Partial<TrainRun> & { params: Map<string, Tensor> }): { 
 const fresh = () => initParams(graphs().train(32), 5);
 
 describe('training loop', () => {
-  it('learns: held-out accuracy rises well above chance (1/3), loss falls', () => {
+  it('learns: held-out accuracy rises well above chance (1/3), loss falls', async () => {
     const g = graphs();
     const test = blobs(200, 2);
-    const before = evaluate(referenceBackend, g, names, fresh(), test, 50);
-    const { params, steps } = run({ params: fresh(), epochs: 20 });
-    const after = evaluate(referenceBackend, g, names, params, test, 50);
+    const before = await evaluate(referenceBackend, g, names, fresh(), test, 50);
+    const { params, steps } = await run({ params: fresh(), epochs: 20 });
+    const after = await evaluate(referenceBackend, g, names, params, test, 50);
     expect(after.accuracy!).toBeGreaterThan(0.75);
     expect(after.loss).toBeLessThan(before.loss * 0.6);
     const epochMean = (e: number) => {
-      const ls = steps.filter((s) => s.epoch === e && s.samples === 32).map((s) => s.loss);
+      const ls = steps.filter((s) => s.epoch === e && s.samples === 32).map((s) => s.loss!);
       return ls.reduce((a, b) => a + b, 0) / ls.length;
     };
     expect(epochMean(19)).toBeLessThan(epochMean(0) * 0.5);
   });
 
-  it('runs each epoch as full batches then one partial batch, and updates batchnorm statistics', () => {
+  it('runs each epoch as full batches then one partial batch, and updates batchnorm statistics', async () => {
     const start = fresh();
-    const { params, steps } = run({ params: start, epochs: 2 });
+    const { params, steps } = await run({ params: start, epochs: 2 });
     expect(steps.map((s) => s.samples)).toEqual([32, 32, 32, 4, 32, 32, 32, 4]);
     expect(Array.from(params.get('batchnorm_1.mean')!.data)).not.toEqual(Array.from(start.get('batchnorm_1.mean')!.data));
     expect(Array.from(params.get('opt.m.dense_1.w')!.data).some((v) => v !== 0)).toBe(true);
   });
 
-  it('resumes from a checkpoint bit-identically to an uninterrupted run', () => {
-    const straight = run({ params: fresh(), epochs: 3 }).params;
-    const first = run({ params: fresh(), epochs: 1 }).params;
+  it('resumes from a checkpoint bit-identically to an uninterrupted run', async () => {
+    const straight = (await run({ params: fresh(), epochs: 3 })).params;
+    const first = (await run({ params: fresh(), epochs: 1 })).params;
     const saved = decodeSafetensors(encodeSafetensors(first, { step: '4' }), 'mem');
-    const resumed = run({ params: saved.tensors, epochs: 3, startStep: 4 }).params;
+    const resumed = (await run({ params: saved.tensors, epochs: 3, startStep: 4 })).params;
     for (const [name, t] of straight) expect(Array.from(resumed.get(name)!.data), name).toEqual(Array.from(t.data));
   });
 
-  it('stops with TrainingDiverged naming the step when the loss is not finite', () => {
+  it('reads the loss back every readEvery steps and at epoch ends, computing the same parameters', async () => {
+    const every = await run({ params: fresh(), epochs: 2 });
+    const sparse = await run({ params: fresh(), epochs: 2, readEvery: 3 });
+    const read = sparse.steps.filter((s) => s.loss !== null).map((s) => s.step);
+    const want = sparse.steps.filter((s) => (s.step + 1) % 3 === 0 || s.batch === s.batchesPerEpoch - 1).map((s) => s.step);
+    expect(read).toEqual(want);
+    expect(read.length).toBeLessThan(sparse.steps.length);
+    for (const s of sparse.steps) if (s.loss !== null) expect(s.loss).toBe(every.steps[s.step]!.loss);
+    for (const [name, t] of every.params) expect(Array.from(sparse.params.get(name)!.data), name).toEqual(Array.from(t.data));
+  });
+
+  it('stops with TrainingDiverged naming the step when the loss is not finite', async () => {
     const ds = blobs(100, 1);
     (ds.inputs.data as Float32Array)[40 * 6] = Number.NaN;
     let error: unknown;
     try {
-      run({ params: fresh(), train: ds });
+      await run({ params: fresh(), train: ds });
     } catch (e) {
       error = e;
     }
