@@ -60,7 +60,7 @@ export class Progress {
 export class JsonlLog {
   private samples = 0;
   private seconds = 0;
-  private readonly start = performance.now();
+  private readonly opened = performance.now();
 
   constructor(
     private readonly path: string,
@@ -70,7 +70,17 @@ export class JsonlLog {
   }
 
   private write(record: Record<string, unknown>): void {
-    appendFileSync(this.path, `${JSON.stringify({ ...record, time: +((performance.now() - this.start) / 1000).toFixed(3) })}\n`);
+    appendFileSync(this.path, `${JSON.stringify({ ...record, time: +((performance.now() - this.opened) / 1000).toFixed(3) })}\n`);
+  }
+
+  /** The run's settings, first: what a results table needs besides the epochs. */
+  start(run: Record<string, unknown>): void {
+    this.write({ kind: 'start', ...run });
+  }
+
+  /** The run's end: wall time of the whole run and its final test metrics. */
+  end(result: Record<string, unknown>): void {
+    this.write({ kind: 'end', ...result });
   }
 
   step(e: StepEvent): void {

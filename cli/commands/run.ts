@@ -3,7 +3,6 @@
 import type { Command } from 'commander';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { initParams } from '../../compiler/ir/init.js';
-import { interpret } from '../../compiler/ir/interpret.js';
 import { rngFor } from '../../compiler/ir/random.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import { allocData } from '../../compiler/ir/tensor.js';
@@ -11,6 +10,7 @@ import type { TensorType } from '../../compiler/ir/types.js';
 import { formatType, numel, typesEqual } from '../../compiler/ir/types.js';
 import { decodeNpy, encodeNpy, NpyError } from '../../runtime/data/npy.js';
 import { nonNegativeInt, parseAssignments, positiveInt, readBytes, UsageError, UserError, writeFileAtomic } from '../io.js';
+import { backendFrom, backendOptions } from '../backend-option.js';
 import { loadModel } from '../load.js';
 import { describeTensor } from '../tensor-report.js';
 
@@ -52,30 +52,33 @@ export function feedsFor(graph: Graph, files: ReadonlyMap<string, string>, seed:
 
 export function registerRun(program: Command): void {
   const collect = (v: string, acc: string[]) => [...acc, v];
-  program
+  const command = program
     .command('run')
-    .description('run a model on the reference interpreter and print its outputs')
+    .description('run a model on a backend (the fastest this machine has) and print its outputs')
     .argument('<file>', 'a .sinter source or a textual .ir file')
     .option('--batch <n>', 'value of the batch dimension', '1')
     .option('--model <name>', 'which model of the file')
     .option('--seed <s>', 'seed for parameter initialization and random inputs', '0')
     .option('--input <name=file.npy>', 'an input tensor (repeatable); missing inputs are random', collect, [])
-    .option('--output <name=file.npy>', 'write an output tensor (repeatable)', collect, [])
-    .action((file: string, opts: { batch: string; model?: string; seed: string; input: string[]; output: string[] }) => {
-      const seed = nonNegativeInt(opts.seed, '--seed');
-      const { graph } = loadModel(file, { batch: positiveInt(opts.batch, '--batch'), ...(opts.model ? { model: opts.model } : {}) });
-      const inputFiles = parseAssignments(opts.input, '--input');
-      const outputFiles = parseAssignments(opts.output, '--output');
-      checkNames('--output', outputFiles.keys(), graph.outputs.map((o) => o.name));
-      const inputs = feedsFor(graph, inputFiles, seed);
-      const { outputs } = interpret(graph, { inputs, params: initParams(graph, seed) });
-      for (const [name, t] of outputs) {
-        process.stdout.write(`${describeTensor(name, t)}\n`);
-        const path = outputFiles.get(name);
-        if (path) {
-          writeFileAtomic(path, encodeNpy(t));
-          process.stdout.write(`  wrote ${path}\n`);
-        }
+    .option('--output <name=file.npy>', 'write an output tensor (repeatable)', collect, []);
+  backendOptions(command).action(async (file: string, opts: { batch: string; model?: string; seed: string; input: string[]; output: string[]; backend?: string; threads?: string }) => {
+    const backend = await backendFrom(opts);
+    const seed = nonNegativeInt(opts.seed, '--seed');
+    const { graph } = loadModel(file, { batch: positiveInt(opts.batch, '--batch'), ...(opts.model ? { model: opts.model } : {}) });
+    const inputFiles = parseAssignments(opts.input, '--input');
+    const outputFiles = parseAssignments(opts.output, '--output');
+    checkNames('--output', outputFiles.keys(), graph.outputs.map((o) => o.name));
+    const inputs = feedsFor(graph, inputFiles, seed);
+    const session = backend.load(graph);
+    session.setParams(initParams(graph, seed));
+    const outputs = await session.run(inputs, graph.outputs.map((o) => o.name));
+    for (const [name, t] of outputs) {
+      process.stdout.write(`${describeTensor(name, t)}\n`);
+      const path = outputFiles.get(name);
+      if (path) {
+        writeFileAtomic(path, encodeNpy(t));
+        process.stdout.write(`  wrote ${path}\n`);
       }
-    });
+    }
+  });
 }

@@ -202,6 +202,7 @@ export interface CpuBackend extends Backend {
 export function createCpuBackend(options: CpuOptions = {}): CpuBackend {
   return {
     name: 'cpu',
+    threads: options.adapter ? Math.max(1, options.threads ?? options.adapter.cores) : 1,
     load: (graph) => new CpuSession(graph, compileForCpu(graph), { ...options, debug: options.debug ?? envDebug() }),
   };
 }

@@ -88,6 +88,20 @@ describe('sinter run', () => {
     expect(r.stdout).toMatch(/^logits: f32\[2,10\] {2}sum=\S+ min=\S+ max=\S+ {2}fnv1a=[0-9a-f]{8}\n {2}\[/);
   });
 
+  it('runs on every backend: cpu (the default) on any thread count bit-identically, ref within tolerance', async () => {
+    const args = ['run', 'examples/fashion_cnn.sinter', '--batch', '3', '--seed', '5'];
+    const cpu = await runCli(...args);
+    expect(cpu.status).toBe(0);
+    expect((await runCli(...args, '--threads', '1')).stdout).toBe(cpu.stdout);
+    expect((await runCli(...args, '--backend', 'cpu', '--threads', '2')).stdout).toBe(cpu.stdout);
+    const ref = await runCli(...args, '--backend', 'ref');
+    const sum = (out: string) => Number(/sum=(\S+)/.exec(out)![1]);
+    expect(Math.abs(sum(ref.stdout) - sum(cpu.stdout))).toBeLessThan(1e-4);
+    const bad = await runCli(...args, '--backend', 'ref', '--threads', '2');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--threads applies to the cpu backend, not 'ref'");
+  });
+
   it('is deterministic for a seed, and the seed matters', async () => {
     const a = (await runCli('run', 'examples/mlp.sinter', '--seed', '3')).stdout;
     expect((await runCli('run', 'examples/mlp.sinter', '--seed', '3')).stdout).toBe(a);

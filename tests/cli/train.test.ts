@@ -40,13 +40,19 @@ describe('sinter train / eval', () => {
     const ckpt = join(dir, 'mlp.safetensors');
     const log = join(dir, 'run.jsonl');
     const r = await runCli('train', 'examples/mlp.sinter', '--data', data, '--epochs', '2', '--batch', '32', '--save', ckpt, '--log', log, '--log-every', '2');
-    expect(r.stderr).toMatch(/^training Mlp on .*: 96 examples, batch 32, 2 epochs, backend ref\n/);
+    expect(r.stderr).toMatch(/^training Mlp on .*: 96 examples, batch 32, 2 epochs, backend cpu\n/);
     expect(r.stderr.match(/^epoch \d\/2 .* train loss \S+ acc \S+ {2}test loss \S+ acc \S+$/gm)).toHaveLength(2);
     expect(r.status).toBe(0);
     const testLine = /test loss (\S+) {2}test accuracy (\S+)/.exec(r.stdout)!;
     const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.filter((x) => x['kind'] === 'step').map((x) => x['step'])).toEqual([2, 4, 6]);
-    for (const rec of records) for (const key of ['step', 'epoch', 'time']) expect(rec).toHaveProperty(key);
+    const [start, end] = [records[0]!, records.at(-1)!];
+    expect(start).toMatchObject({ kind: 'start', model: 'Mlp', backend: 'cpu', epochs: 2, batch: 32, train_examples: 96, test_examples: 40 });
+    // 784·128 + 128 + 128·64 + 64 + 64·10 + 10: the MLP's weights and biases.
+    expect(start['parameters']).toBe(784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10);
+    expect(end['kind']).toBe('end');
+    expect(end['test_accuracy']).toBeCloseTo(Number(testLine[2]), 4);
+    for (const rec of records.filter((x) => x['kind'] === 'step' || x['kind'] === 'epoch')) for (const key of ['step', 'epoch', 'time']) expect(rec).toHaveProperty(key);
     expect(records.filter((x) => x['kind'] === 'step').every((x) => typeof x['loss'] === 'number' && typeof x['lr'] === 'number' && typeof x['samples_per_s'] === 'number')).toBe(true);
     const e = await runCli('eval', 'examples/mlp.sinter', '--load', ckpt, '--data', data, '--batch', '32');
     expect(e.status).toBe(0);

@@ -1,0 +1,33 @@
+// `--backend` and `--threads`, shared by run, train and eval: which backend runs the model, and the default.
+//
+// The default is the fastest backend the machine has: `webgpu` once it is registered and an
+// adapter exists, else `cpu`. `ref` (the reference interpreter) is always available by name.
+
+import type { Command } from 'commander';
+import { createNodeCpuBackend } from '../runtime/cpu/node.js';
+import type { AnyBackend } from '../runtime/session.js';
+import { positiveInt, UsageError } from './io.js';
+import { BACKENDS, backendNamed } from './training.js';
+
+export interface BackendFlags {
+  backend?: string;
+  threads?: string;
+}
+
+/** Adds the two options to a command. */
+export function backendOptions(command: Command): Command {
+  return command
+    .option('--backend <name>', `where to run: ${Object.keys(BACKENDS).join(', ')} (default: the fastest this machine has)`)
+    .option('--threads <n>', 'CPU threads for the cpu backend (default: every core)');
+}
+
+/** The backend the flags ask for. */
+export async function backendFrom(flags: BackendFlags): Promise<AnyBackend> {
+  const name = flags.backend ?? 'cpu';
+  if (flags.threads !== undefined) {
+    const threads = positiveInt(flags.threads, '--threads');
+    if (name !== 'cpu') throw new UsageError(`--threads applies to the cpu backend, not '${name}'`);
+    return createNodeCpuBackend({ threads });
+  }
+  return backendNamed(name);
+}
