@@ -50,11 +50,18 @@ export const FASHION_CNN: ModelSpec = {
   ],
 };
 
+/** Where an implementation computes: the table compares Sinter only with peers on the same kind of device. */
+export type Device = 'cpu' | 'webgpu';
+
 export interface MatmulCase {
   readonly kind: 'matmul';
   readonly id: string;
   readonly n: number;
   readonly quickN: number;
+  /** Runs only when named in --cases (too slow to run by default everywhere). */
+  readonly optIn?: boolean;
+  /** Runs only on implementations of these devices; all when absent. */
+  readonly devices?: readonly Device[];
 }
 
 export interface ModelCase {
@@ -71,6 +78,8 @@ export const CASES: readonly BenchCase[] = [
   { kind: 'matmul', id: 'matmul-256', n: 256, quickN: 64 },
   { kind: 'matmul', id: 'matmul-512', n: 512, quickN: 96 },
   { kind: 'matmul', id: 'matmul-1024', n: 1024, quickN: 128 },
+  // The GPU machine's case (a fraction of the fp32 peak): ~30 s a step on lavapipe, so opt-in.
+  { kind: 'matmul', id: 'matmul-4096', n: 4096, quickN: 256, optIn: true, devices: ['webgpu'] },
   { kind: 'train', id: 'mlp-train', model: MLP, batch: 64, quickBatch: 8 },
   { kind: 'train', id: 'cnn-train', model: FASHION_CNN, batch: 64, quickBatch: 4 },
   { kind: 'infer', id: 'cnn-infer', model: FASHION_CNN, batch: 64, quickBatch: 4 },
@@ -103,6 +112,9 @@ export function caseTitle(c: BenchCase): string {
 /** Sinter's backends, whether or not they are built yet: a missing one is reported, not dropped. */
 export const EXPECTED_SINTER_BACKENDS: readonly string[] = ['ref', 'cpu', 'webgpu'];
 
+/** The Sinter backends that run on WebGPU; every other one computes on the CPU. */
+const GPU_BACKENDS: readonly string[] = ['webgpu'];
+
 export function sinterImpl(backend: string): string {
   return `sinter-${backend}`;
 }
@@ -120,6 +132,8 @@ export interface PeerSpec {
   readonly only?: readonly string[];
   /** Said under the table. */
   readonly note?: string;
+  /** Absent: the CPU. */
+  readonly device?: Device;
 }
 
 export const PEERS: readonly PeerSpec[] = [
@@ -130,6 +144,14 @@ export const PEERS: readonly PeerSpec[] = [
     label: 'TensorFlow.js 4.22 wasm with a Conv2DBackpropFilter kernel registered by this benchmark',
     only: ['cnn-train'],
     note: 'stock TF.js-wasm cannot train a conv net; this column registers the missing filter-gradient kernel (a convolution with batch and channels swapped, run by the wasm backend itself)',
+  },
+  { id: 'tfjs-webgpu', label: 'TensorFlow.js 4.22, webgpu backend on Dawn (the webgpu package)', device: 'webgpu' },
+  {
+    id: 'ort-webgpu',
+    label: "onnxruntime-node 1.30, its WebGPU execution provider (Dawn built into onnxruntime), on an ONNX file of the network written by this benchmark",
+    only: ['cnn-infer'],
+    device: 'webgpu',
+    note: 'the ONNX file is built by bench/onnx.ts from the same layer list and weights (NCHW Conv, MaxPool, Flatten, Gemm); each step uploads the batch and reads the logits back',
   },
   { id: 'jax-wasm', label: 'jax-js 0.1.25, wasm device, jit-compiled step (lax.conv, reduceWindow max pooling)' },
   {
@@ -144,9 +166,16 @@ export function isSinter(impl: string): boolean {
   return impl.startsWith('sinter-');
 }
 
+export function implDevice(impl: string): Device {
+  if (isSinter(impl)) return GPU_BACKENDS.includes(impl.slice('sinter-'.length)) ? 'webgpu' : 'cpu';
+  return PEERS.find((p) => p.id === impl)?.device ?? 'cpu';
+}
+
 /** Whether an implementation takes part in a case at all (a one-case variant does not appear elsewhere). */
 export function applies(impl: string, caseId: string): boolean {
   const peer = PEERS.find((p) => p.id === impl);
+  const c = caseById(caseId);
+  if (c?.kind === 'matmul' && c.devices && !c.devices.includes(implDevice(impl))) return false;
   return !peer?.only || peer.only.includes(caseId);
 }
 
@@ -179,7 +208,7 @@ export const USAGE = `usage: npm run bench -- [--cases ${CASES.map((c) => c.id).
 
 /** Parses the options; `registered` are the Sinter backends that exist (cli/training.ts BACKENDS). */
 export function parseArgs(argv: readonly string[], registered: readonly string[]): Options {
-  let cases: readonly BenchCase[] = CASES;
+  let cases: readonly BenchCase[] = CASES.filter((c) => !(c.kind === 'matmul' && c.optIn));
   let impls: readonly string[] = [...sinterImpls(registered), ...PEERS.map((p) => p.id)];
   let quick = false;
   let includeSlow = false;

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caseById, caseScale, caseWork, isSinter, sizeLabel } from './cases.js';
 import type { CaseData } from './data.js';
+import type { TfVariant } from './impls/tfjs.js';
 import { caseData } from './data.js';
 import type { Prepared } from './measure.js';
 import { FULL_PLAN, measure, NotAvailable, QUICK_PLAN, Unsupported } from './measure.js';
@@ -17,7 +18,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function prepare(impl: string, data: CaseData): Promise<Prepared> {
   if (isSinter(impl)) return (await import('./impls/sinter.js')).prepareSinter(impl.slice('sinter-'.length), data);
-  if (impl === 'tfjs-cpu' || impl === 'tfjs-wasm' || impl === 'tfjs-wasm-patched') return (await import('./impls/tfjs.js')).prepareTfjs(impl.slice('tfjs-'.length) as 'cpu' | 'wasm' | 'wasm-patched', data);
+  if (impl === 'tfjs-cpu' || impl === 'tfjs-wasm' || impl === 'tfjs-wasm-patched' || impl === 'tfjs-webgpu') return (await import('./impls/tfjs.js')).prepareTfjs(impl.slice('tfjs-'.length) as TfVariant, data);
+  if (impl === 'ort-webgpu') return (await import('./impls/ort.js')).prepareOrt(data);
   if (impl === 'jax-wasm' || impl === 'jax-wasm-im2col') return (await import('./impls/jax.js')).prepareJax(data, impl === 'jax-wasm-im2col');
   throw new Error(`internal: no implementation '${impl}'`);
 }
@@ -46,6 +48,7 @@ async function main(argv: readonly string[]): Promise<CaseResult> {
       threads: prepared.threads,
       check: Number.isFinite(t.check) ? t.check : null,
       note: prepared.note,
+      adapter: prepared.adapter ?? null,
       reason: null,
       seconds: (performance.now() - started) / 1000,
     };

@@ -1,10 +1,14 @@
 // Timing one prepared implementation of a case: warm-up steps, then timed runs of back-to-back steps.
 
+import type { AdapterRecord } from './results.js';
+
 /** A case made ready on one implementation: everything built and uploaded, one call per step. */
 export interface Prepared {
   /** Threads it computes on; null when it does not say. */
   readonly threads: number | null;
   readonly note: string | null;
+  /** The WebGPU adapter it computes on; absent or null on the CPU. */
+  readonly adapter?: AdapterRecord | null;
   /**
    * Runs one step to completion (results read back to the host) and returns a value to check
    * against the other implementations: the loss of a train step, the first output element otherwise.

@@ -2,7 +2,7 @@
 //
 // Pure code only (no timing, no processes): the harness test checks it without running a case.
 
-import { caseById, caseTitle, isSinter, PEERS } from './cases.js';
+import { caseById, caseTitle, implDevice, isSinter, PEERS } from './cases.js';
 
 export const RESULTS_SCHEMA = 'sinter-bench/1';
 
@@ -22,6 +22,18 @@ export type Status = (typeof STATUSES)[number];
 
 export const UNITS = ['GFLOP/s', 'samples/s'] as const;
 export type Unit = (typeof UNITS)[number];
+
+/** A WebGPU adapter as `GPUAdapter.info` describes it. */
+export interface AdapterRecord {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** A software adapter (Mesa lavapipe, SwiftShader): shaders run on the CPU. */
+  readonly fallback: boolean;
+  /** The GPU's fp32 peak in GFLOP/s where the benchmark knows it (bench/impls/gpu.ts). */
+  readonly peakGflops: number | null;
+}
 
 export interface CaseResult {
   readonly case: string;
@@ -45,6 +57,8 @@ export interface CaseResult {
    */
   readonly check: number | null;
   readonly note: string | null;
+  /** The WebGPU adapter of a WebGPU implementation; absent or null on the CPU (and in files before WebGPU). */
+  readonly adapter?: AdapterRecord | null;
   readonly reason: string | null;
   /** Wall time of the child process, seconds. */
   readonly seconds: number;
@@ -112,6 +126,14 @@ const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFin
 const isNumOrNull = (x: unknown) => x === null || isNum(x);
 const isStrOrNull = (x: unknown) => x === null || typeof x === 'string';
 
+function adapterProblems(a: unknown): string | null {
+  if (a === undefined || a === null) return null;
+  if (!isObject(a)) return 'an object or null';
+  const strings = ['vendor', 'architecture', 'device', 'description'].every((k) => typeof a[k] === 'string');
+  const ok = strings && typeof a['fallback'] === 'boolean' && (a['peakGflops'] === null || (isNum(a['peakGflops']) && a['peakGflops'] > 0));
+  return ok ? null : 'vendor, architecture, device, description strings, a fallback boolean and a positive peakGflops or null';
+}
+
 function resultProblems(r: unknown, where: string): string[] {
   if (!isObject(r)) return [`${where}: not an object`];
   const p: string[] = [];
@@ -132,6 +154,8 @@ function resultProblems(r: unknown, where: string): string[] {
   need(isStrOrNull(r['note']), 'note', 'a string or null');
   need(isStrOrNull(r['reason']), 'reason', 'a string or null');
   need(isNum(r['seconds']) && (r['seconds'] as number) >= 0, 'seconds', 'a non-negative number');
+  const adapter = adapterProblems(r['adapter']);
+  need(adapter === null, 'adapter', adapter ?? '');
   if (p.length) return p;
   const runs = r['runs'] as number[];
   if (r['status'] === 'ok') {
@@ -190,11 +214,17 @@ function figureCell(r: CaseResult): string {
   return r.status === 'not-available' ? 'not available' : r.status;
 }
 
-function ratioCell(sinter: CaseResult | undefined, peer: CaseResult): string {
-  if (isSinter(peer.impl)) return '';
+function ratioCell(impl: string, sinter: CaseResult | undefined, peer: CaseResult): string {
+  // A ratio across devices would compare the devices, not the compilers.
+  if (isSinter(peer.impl) || implDevice(impl) !== implDevice(peer.impl)) return '';
   if (!sinter || sinter.status === 'not-available') return 'n/a';
   const s = speedup(sinter, peer);
   return s === null ? '—' : `${formatNumber(s)}×`;
+}
+
+function threadsCell(r: CaseResult): string {
+  if (r.adapter) return r.adapter.fallback ? 'gpu (software)' : 'gpu';
+  return r.threads === null ? (r.status === 'ok' ? '?' : '') : String(r.threads);
 }
 
 function caseCell(r: CaseResult): string {
@@ -213,11 +243,36 @@ export function formatTable(file: BenchFile): string {
   const header = ['case', 'implementation', 'threads', 'median', ...sinters.map((s) => `${s} ÷ peer`)];
   const rows = results.map((r) => {
     const same = (impl: string) => results.find((x) => x.case === r.case && x.impl === impl);
-    return [caseCell(r), r.impl, r.threads === null ? (r.status === 'ok' ? '?' : '') : String(r.threads), figureCell(r), ...sinters.map((s) => ratioCell(same(s), r))];
+    return [caseCell(r), r.impl, threadsCell(r), figureCell(r), ...sinters.map((s) => ratioCell(s, same(s), r))];
   });
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   const align = header.map((_, i) => (i < 2 ? '---' : '---:'));
   return [line(header), line(align), ...rows.map(line)].join('\n');
+}
+
+/** The adapter line of each adapter the WebGPU results ran on, then matmul figures against the GPU's fp32 peak. */
+export function adapterNotes(results: readonly CaseResult[]): string[] {
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  for (const r of results) {
+    const a = r.adapter;
+    if (!a) continue;
+    const line = `WebGPU adapter: ${[a.vendor, a.architecture].filter((x) => x !== '').join(' / ') || 'unnamed'}, ${a.description || a.device || 'no description'}`;
+    if (seen.has(line)) continue;
+    seen.add(line);
+    const what = a.fallback
+      ? ' — a software adapter (Mesa lavapipe runs the shaders on the CPU): the WebGPU figures compare the compilers on one device, not GPU speed'
+      : a.peakGflops !== null
+        ? `; fp32 peak ${formatNumber(a.peakGflops)} GFLOP/s`
+        : '';
+    notes.push(`${line}${what}`);
+  }
+  for (const r of results) {
+    const peak = r.adapter?.peakGflops ?? null;
+    if (r.status !== 'ok' || r.unit !== 'GFLOP/s' || peak === null) continue;
+    notes.push(`${r.case} × ${r.impl}: ${formatNumber(r.figure!)} GFLOP/s is ${formatNumber((100 * r.figure!) / peak)}% of the GPU's fp32 peak`);
+  }
+  return notes;
 }
 
 /** What a reader needs beside the table: why cells are empty, what columns mean, whether the checks agree. */
@@ -241,6 +296,7 @@ export function formatNotes(file: BenchFile): string[] {
   const bad = checkMismatches(results);
   if (bad.length === 0) notes.push('checks agree: every implementation of a case computed the same first output / second-step loss (relative tolerance 1e-3)');
   for (const b of bad) notes.push(`CHECK MISMATCH ${b.case} × ${b.impl}: ${b.check} but ${b.against} gave ${b.expected}; its figure does not compare`);
+  notes.push(...adapterNotes(results));
   const h = file.host;
   notes.push(`${h.cpuModel}, ${h.cpus} CPUs, Node ${h.node}; load average at start ${h.loadavg.map((x) => x.toFixed(2)).join(' / ')}${file.options.quick ? '; --quick (small sizes, few runs: a smoke test, not figures)' : ''}`);
   return notes;

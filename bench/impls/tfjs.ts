@@ -1,6 +1,8 @@
 // TensorFlow.js's side of a case: tf ops (fused conv/matmul with bias and ReLU), tf.losses, tf.train.adam.
 //
-// The patched wasm variant adds the one kernel stock TF.js-wasm lacks to train a conv net.
+// The patched wasm variant adds the one kernel stock TF.js-wasm lacks to train a conv net. The
+// webgpu variant runs on Dawn (bench/impls/gpu.ts); it reads results with `data()`, since
+// WebGPU has no synchronous readback and TF.js's `dataSync` fallback needs a DOM canvas.
 //
 // Networks are NHWC, TF.js's native layout (its NCHW paths are partial); the shared weights are
 // converted once: conv filters [out, in, kh, kw] → [kh, kw, in, out], and the rows of a dense
@@ -13,9 +15,11 @@ import type { Layer } from '../cases.js';
 import type { CaseData, ModelData } from '../data.js';
 import type { Prepared } from '../measure.js';
 import { Unsupported } from '../measure.js';
+import type { AdapterRecord } from '../results.js';
+import { adapterRecord, installNodeGpu } from './gpu.js';
 
 type Tf = typeof TF;
-export type TfVariant = 'cpu' | 'wasm' | 'wasm-patched';
+export type TfVariant = 'cpu' | 'wasm' | 'wasm-patched' | 'webgpu';
 
 // The Conv2DBackpropFilter kernel TF.js-wasm 4.22 lacks, registered for the patched column only.
 // The filter gradient of a stride-1 'valid' convolution is itself a convolution:
@@ -68,17 +72,25 @@ function registerConvFilterGradient(tf: Tf): void {
   });
 }
 
-async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number }> {
-  register(new URL('./tfjs-esm-hooks.mjs', import.meta.url));
+async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number | null; adapter: AdapterRecord | null }> {
+  // Bundled for the device machine (bench/device/pack.sh), the ES module build is already resolved.
+  if (process.env['SINTER_BENCH_BUNDLED'] !== '1') register(new URL('./tfjs-esm-hooks.mjs', import.meta.url));
   const require = createRequire(import.meta.url);
   // The ES module build's Node platform class calls a global `require` (bundlers provide one).
   (globalThis as { require?: NodeRequire }).require ??= require;
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  let threads = 1;
+  let threads: number | null = 1;
+  let adapter: AdapterRecord | null = null;
   if (variant === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend('cpu'))) throw new Error('TF.js could not start its cpu backend');
+  } else if (variant === 'webgpu') {
+    await installNodeGpu();
+    adapter = await adapterRecord();
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its webgpu backend');
+    threads = null;
   } else {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // The binaries ship in the package; loading them from node_modules keeps the run offline.
@@ -88,7 +100,7 @@ async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number }> 
     if (variant === 'wasm-patched') registerConvFilterGradient(tf);
   }
   await tf.ready();
-  return { tf, threads };
+  return { tf, threads, adapter };
 }
 
 interface TfModel {
@@ -154,27 +166,28 @@ function unsupportedKernel(e: unknown): Unsupported | null {
   return m ? new Unsupported(`stock TF.js-${m[2]} has no ${m[1]} kernel (it cannot train a conv net)`) : null;
 }
 
-function prepareModel(tf: Tf, d: ModelData, threads: number, note: string | null): Prepared {
+/** How a step reads its check value back and what the result records say about the run. */
+interface Env {
+  readonly tf: Tf;
+  readonly threads: number | null;
+  readonly adapter: AdapterRecord | null;
+  readonly note: string | null;
+  /** Reads the first element and disposes the tensor. */
+  first(t: TF.Tensor): number | Promise<number>;
+}
+
+function prepareModel(env: Env, d: ModelData): Prepared {
+  const { tf, threads, adapter, note } = env;
   const [c, h, w] = d.model.input;
   const x = tf.tidy(() => tf.transpose(tf.tensor4d(d.image, [d.batch, c, h, w]), [0, 2, 3, 1])) as TF.Tensor4D;
   const model = buildModel(tf, d);
-  if (d.kind === 'infer') {
-    return {
-      threads,
-      note,
-      step: () => {
-        const logits = tf.tidy(() => model.forward(x));
-        const v = logits.dataSync()[0]!;
-        logits.dispose();
-        return v;
-      },
-    };
-  }
+  if (d.kind === 'infer') return { threads, adapter, note, step: () => env.first(tf.tidy(() => model.forward(x))) };
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(d.labels, 'int32'), d.model.classes));
   const optimizer = tf.train.adam(d.adam.lr, d.adam.beta1, d.adam.beta2, d.adam.eps);
   const loss = () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as TF.Scalar;
   return {
     threads,
+    adapter,
     note,
     step: () => {
       let cost: TF.Scalar | null;
@@ -184,27 +197,32 @@ function prepareModel(tf: Tf, d: ModelData, threads: number, note: string | null
         throw unsupportedKernel(e) ?? e;
       }
       if (!cost) throw new Error('internal: optimizer.minimize returned no cost');
-      const v = cost.dataSync()[0]!;
-      cost.dispose();
-      return v;
+      return env.first(cost);
     },
   };
 }
 
+function firstSync(t: TF.Tensor): number {
+  const v = t.dataSync()[0]!;
+  t.dispose();
+  return v;
+}
+
+async function firstAsync(t: TF.Tensor): Promise<number> {
+  const v = (await t.data())[0]!;
+  t.dispose();
+  return v;
+}
+
+function noteFor(variant: TfVariant, threads: number | null): string | null {
+  return variant.startsWith('wasm') && threads === 1 ? 'TF.js-wasm turns threads off under Node' : null;
+}
+
 export async function prepareTfjs(variant: TfVariant, d: CaseData): Promise<Prepared> {
-  const { tf, threads } = await loadTf(variant);
-  const note = variant === 'cpu' ? null : threads === 1 ? 'TF.js-wasm turns threads off under Node' : null;
-  if (d.kind !== 'matmul') return prepareModel(tf, d, threads, note);
+  const { tf, threads, adapter } = await loadTf(variant);
+  const env: Env = { tf, threads, adapter, note: noteFor(variant, threads), first: variant === 'webgpu' ? firstAsync : firstSync };
+  if (d.kind !== 'matmul') return prepareModel(env, d);
   const a = tf.tensor2d(d.a, [d.n, d.n]);
   const b = tf.tensor2d(d.b, [d.n, d.n]);
-  return {
-    threads,
-    note,
-    step: () => {
-      const out = tf.matMul(a, b);
-      const v = out.dataSync()[0]!;
-      out.dispose();
-      return v;
-    },
-  };
+  return { threads, adapter, note: env.note, step: () => env.first(tf.matMul(a, b)) };
 }
