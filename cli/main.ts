@@ -6,6 +6,7 @@ import { registerIr } from './commands/ir.js';
 import { registerOpt } from './commands/opt.js';
 import { registerRun } from './commands/run.js';
 import { registerStats } from './commands/stats.js';
+import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { UsageError, UserError } from './io.js';
 import { DiagnosticsFailure } from './load.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerOpt(program);
   registerStats(program);
+  registerSummary(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

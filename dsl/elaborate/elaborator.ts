@@ -33,6 +33,17 @@ interface Frame {
   readonly used: Set<string>;
 }
 
+/**
+ * One application of a layer or builtin directly in the model body: its callee, its instance
+ * path when it owns parameters (the prefix of their names), and its result's type.
+ */
+export interface TopLevelApplication {
+  readonly kind: string;
+  readonly instance: string | null;
+  readonly span: Span;
+  readonly output: TensorType | null;
+}
+
 /** `GRUCell` → `gru_cell`, `Dense` → `dense`, `conv2d` → `conv2d`. */
 export function snakeCase(name: string): string {
   return name
@@ -72,6 +83,8 @@ export class Elaborator {
   /** Non-trainable state a training forward pass replaces (batchnorm running statistics). */
   private readonly stateUpdates: { name: string; next: TensorVal }[] = [];
   private readonly paramNames = new Map<number, string>();
+  /** Layers applied by the model body itself, in order (what `sinter summary` lists). */
+  readonly applications: TopLevelApplication[] = [];
   /** The per-step random key input (training form only), and how many draws use it. */
   private randomKey: TensorVal | null = null;
   private draws = 0;
@@ -425,11 +438,13 @@ export class Elaborator {
     if (this.layerStack.includes(name) && target.kind === 'layer') fail('E0502', span, { name });
     if (this.layerStack.length >= MAX_LAYER_DEPTH) fail('E0502', span, { name }, `layers nest at most ${MAX_LAYER_DEPTH} deep`);
     const path = c.instance ? this.autoName(c.instance) : this.frame.path;
+    const top = this.layerStack.length === 0;
     this.frames.push({ path, counters: new Map(), used: new Set() });
     this.layerStack.push(name);
     try {
-      if (target.kind === 'builtin') return target.def.apply(this.context(span), new Config(c.config!, this.spans.get(c) ?? new Map()), inputs);
-      return this.applyLayer(target.decl, c, inputs);
+      const val = target.kind === 'builtin' ? target.def.apply(this.context(span), new Config(c.config!, this.spans.get(c) ?? new Map()), inputs) : this.applyLayer(target.decl, c, inputs);
+      if (top) this.applications.push({ kind: name, instance: c.instance ? path : null, span, output: val.kind === 'tensor' ? val.type : null });
+      return val;
     } finally {
       this.layerStack.pop();
       this.frames.pop();
