@@ -1,15 +1,23 @@
 // Sinter's side of a case: the example compiled by Sinter and run on one backend of `BACKENDS`.
+//
+// Backends may answer synchronously (ref, cpu) or asynchronously (webgpu: readback is
+// `mapAsync`); every answer is awaited, so a step is timed until its fetched output is on the
+// host. A registered entry may also be a function that creates the backend on first use
+// (WebGPU needs an adapter first) and returns null where there is none.
 
 import { BACKENDS, loadTrainingModel } from '../../cli/training.js';
 import { initParams } from '../../compiler/ir/init.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import type { TensorType } from '../../compiler/ir/types.js';
 import { compileSource } from '../../dsl/frontend.js';
-import type { Backend } from '../../runtime/session.js';
+import type { AnyBackend, AnySession } from '../../runtime/session.js';
+import { implDevice, sinterImpl } from '../cases.js';
 import type { CaseData, ModelData } from '../data.js';
 import { SEED } from '../data.js';
 import type { Prepared } from '../measure.js';
 import { NotAvailable } from '../measure.js';
+import type { AdapterRecord } from '../results.js';
+import { adapterRecord } from './gpu.js';
 
 /** A square matmul as a Sinter model: the benchmark's one model that is not an example. */
 export const MATMUL_SOURCE = `# The benchmark's matmul: c = a @ b, both n×n.
@@ -24,11 +32,29 @@ function tensor(type: TensorType, data: Float32Array | Int32Array): Tensor {
 
 const f32 = (shape: number[]): TensorType => ({ dtype: 'f32', shape });
 
-/** The threads a backend says it uses: the reference interpreter runs on the calling thread. */
-function threadsOf(backend: Backend): number | null {
+/** The threads a backend says it uses: the reference interpreter runs on the calling thread; a GPU backend says nothing. */
+function threadsOf(backend: AnyBackend): number | null {
   const declared = (backend as { threads?: unknown }).threads;
   if (typeof declared === 'number' && Number.isInteger(declared) && declared > 0) return declared;
   return backend.name === 'ref' ? 1 : null;
+}
+
+/** What the results say about where a backend runs. */
+interface Where {
+  readonly threads: number | null;
+  readonly adapter: AdapterRecord | null;
+}
+
+function isBackend(x: unknown): x is AnyBackend {
+  return typeof x === 'object' && x !== null && typeof (x as { load?: unknown }).load === 'function' && typeof (x as { name?: unknown }).name === 'string';
+}
+
+/** The backend a BACKENDS entry stands for: the entry itself, or what its factory makes (null: no device). */
+async function resolveBackend(name: string, entry: unknown): Promise<AnyBackend> {
+  const made: unknown = typeof entry === 'function' ? await (entry as () => unknown)() : await entry;
+  if (made === null || made === undefined) throw new NotAvailable(`Sinter's '${name}' backend found no device here`);
+  if (!isBackend(made)) throw new Error(`internal: BACKENDS['${name}'] is neither a backend nor a function that makes one`);
+  return made;
 }
 
 /** The forward graph's weights by parameter name, from the shared initial weights. */
@@ -44,22 +70,23 @@ function weightMap(d: ModelData): Map<string, Tensor> {
   return out;
 }
 
-function first(out: Map<string, Tensor>, name: string): number {
+/** Runs a step and reads one fetched output's first element (awaited: a GPU step ends at its readback). */
+async function runFirst(session: AnySession, inputs: ReadonlyMap<string, Tensor>, name: string): Promise<number> {
+  const out = await session.run(inputs, [name]);
   const t = out.get(name);
   if (!t) throw new Error(`internal: the session did not return '${name}'`);
   return t.data[0]!;
 }
 
-async function prepareModel(backend: Backend, d: ModelData): Promise<Prepared> {
+async function prepareModel(backend: AnyBackend, where: Where, d: ModelData): Promise<Prepared> {
   const [c, h, w] = d.model.input;
   const image = tensor(f32([d.batch, c, h, w]), d.image);
-  const threads = threadsOf(backend);
   if (d.kind === 'infer') {
     const session = backend.load(d.forward);
     session.setParams(weightMap(d));
     const output = d.forward.outputs[0]!.name;
     const inputs = new Map([[d.forward.inputs[0]!.name, image]]);
-    return { threads, note: null, step: () => first(session.run(inputs, [output]), output) };
+    return { ...where, note: null, step: () => runFirst(session, inputs, output) };
   }
   const model = await loadTrainingModel(d.file, undefined);
   const graph = model.graphs.train(d.batch);
@@ -76,20 +103,27 @@ async function prepareModel(backend: Backend, d: ModelData): Promise<Prepared> {
   ]);
   let step = 0;
   return {
-    threads,
+    ...where,
     note: null,
     step: () => {
       step++;
       inputs.set(names.step, tensor(f32([]), Float32Array.of(step)));
-      return first(session.run(inputs, [names.loss]), names.loss);
+      return runFirst(session, inputs, names.loss);
     },
   };
 }
 
 export async function prepareSinter(backendName: string, d: CaseData): Promise<Prepared> {
-  const backend = BACKENDS[backendName];
-  if (!backend) throw new NotAvailable(`Sinter has no '${backendName}' backend yet (BACKENDS has ${Object.keys(BACKENDS).join(', ')})`);
-  if (d.kind !== 'matmul') return prepareModel(backend, d);
+  const entry: unknown = (BACKENDS as Readonly<Record<string, unknown>>)[backendName];
+  if (entry === undefined) throw new NotAvailable(`Sinter has no '${backendName}' backend yet (BACKENDS has ${Object.keys(BACKENDS).join(', ')})`);
+  return prepareSinterEntry(backendName, entry, d);
+}
+
+/** A case on the backend a BACKENDS entry stands for (a backend of either kind, or a factory of one). */
+export async function prepareSinterEntry(backendName: string, entry: unknown, d: CaseData): Promise<Prepared> {
+  const backend = await resolveBackend(backendName, entry);
+  const where: Where = { threads: threadsOf(backend), adapter: implDevice(sinterImpl(backendName)) === 'webgpu' ? await adapterRecord() : null };
+  if (d.kind !== 'matmul') return prepareModel(backend, where, d);
   const r = compileSource(MATMUL_SOURCE, 'matmul.sinter', { dims: { n: d.n } });
   if (!r.graph) throw new Error(`internal: the benchmark's matmul model does not compile: ${r.diagnostics.map((x) => x.message).join('; ')}`);
   const session = backend.load(r.graph);
@@ -98,5 +132,5 @@ export async function prepareSinter(backendName: string, d: CaseData): Promise<P
     ['a', tensor(f32([d.n, d.n]), d.a)],
     ['b', tensor(f32([d.n, d.n]), d.b)],
   ]);
-  return { threads: threadsOf(backend), note: null, step: () => first(session.run(inputs, ['c']), 'c') };
+  return { ...where, note: null, step: () => runFirst(session, inputs, 'c') };
 }
