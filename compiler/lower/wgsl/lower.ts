@@ -1,0 +1,159 @@
+// The WGSL code generator: a kernel program lowered to a WebGPU executable — memory spaces, one compute shader per kernel, dispatch sizes.
+//
+// Memory: one storage buffer for the arena, and the persistent buffers (inputs, params,
+// optimizer state) packed into "state" buffers of at most one binding each (128 MiB by
+// default) — rather than one GPUBuffer per tensor bound at its own binding. Why: a fused
+// kernel (an Adam update of several params, a loss with its gradient) reads and writes many
+// tensors, and one binding per tensor would run into the 8 storage bindings a stage may
+// have; binding arena ranges instead would need every range offset to be a multiple of
+// minStorageBufferOffsetAlignment (256) and would still count one binding per range. With
+// whole spaces bound, a kernel needs one binding per space it touches (two, in practice),
+// every offset is a constant baked into the shader (no dynamic offsets, so no alignment
+// rule applies to them; the planner's 256-byte offsets are kept all the same), and a step's
+// bind groups never change. Spaces are `array<u32>`, read and written through `bitcast`, so
+// f32, i32 and bool (u32 0/1) tensors share them. Every binding is read_write: WebGPU allows
+// a buffer in several writable storage bindings of one dispatch, and a read-only binding
+// of a space some other binding of the same dispatch writes would not validate.
+//
+// Every shader starts with comments naming its kernel, the graph nodes it fuses (op and
+// DSL location) and the buffers it binds; user text appears only there, escaped.
+
+import type { Graph, Loc, Node, ValueId } from '../../ir/graph.js';
+import type { TensorType } from '../../ir/types.js';
+import { numel } from '../../ir/types.js';
+import type { Kernel, KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
+import { alignUp, tensorBytes } from '../../kernel/target.js';
+import { gemmKernel } from './gemm.js';
+import { opKernel, pointKernel } from './kernel.js';
+import type { WgslLimits } from './limits.js';
+import { WGSL_DEFAULTS, WgslLimitError } from './limits.js';
+
+export interface WgslBuffer {
+  readonly id: number;
+  readonly type: TensorType;
+  readonly placement: Placement;
+  /** Its memory space: 0 the arena, 1… the state chunks. */
+  readonly space: number;
+  /** Where its elements start in the space, in 4-byte words. */
+  readonly word: number;
+}
+
+export interface WgslKernel {
+  readonly name: string;
+  /** How it is written: `point` (one invocation per output element), `gemm TMxTN` (tiled contraction), `op`. */
+  readonly form: string;
+  readonly source: string;
+  readonly entryPoint: 'main';
+  readonly workgroupSize: readonly [number, number, number];
+  readonly dispatch: readonly [number, number, number];
+  /** The memory space at each binding, in binding order. */
+  readonly spaces: readonly number[];
+  readonly nodes: readonly ValueId[];
+  readonly loc?: Loc;
+  /** Floating-point operations per run (multiply-adds count two), for GFLOP/s. */
+  readonly flops: number;
+  /** Bytes of the buffers it reads and writes, for GB/s. */
+  readonly bytes: number;
+}
+
+/** A lowered program: plain data, written to disk by `sinter compile --target wgsl` and loadable without the compiler. */
+export interface WgslProgram {
+  readonly name: string;
+  readonly buffers: readonly WgslBuffer[];
+  readonly kernels: readonly WgslKernel[];
+  readonly outputs: readonly ProgramOutput[];
+  /** Bytes of each memory space (space 0 is the arena), multiples of 16. */
+  readonly spaceBytes: readonly number[];
+  readonly limits: WgslLimits;
+}
+
+export interface WgslOptions {
+  readonly limits?: WgslLimits;
+}
+
+/** What a kernel generator needs: the layout, the graph's nodes for comments, the limits. */
+export interface KernelContext {
+  readonly program: KernelProgram;
+  readonly buffers: readonly WgslBuffer[];
+  readonly limits: WgslLimits;
+  readonly header: string[];
+  /** The binding of a memory space in this kernel (`m<space>` in the source). */
+  readonly bind: (space: number) => void;
+}
+
+/** A location as comment text: printable ASCII only, so user text cannot end the comment's line. */
+export function escapeComment(text: string): string {
+  return text.replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function locText(loc: Loc | undefined): string {
+  return loc ? escapeComment(`${loc.file}:${loc.line}:${loc.col}`) : 'no source location';
+}
+
+/** Packs the persistent buffers into state chunks no larger than a binding; the arena is space 0. */
+function layout(p: KernelProgram, limits: WgslLimits): { buffers: WgslBuffer[]; spaceBytes: number[] } {
+  if (p.arenaBytes > limits.maxBindingBytes) {
+    throw new WgslLimitError('maxStorageBufferBindingSize', limits.maxBindingBytes, p.arenaBytes, p.kernels[0]?.loc, `the arena of temporaries of @${p.name}`, 'use a smaller batch, or compile for the adapter\'s own limits');
+  }
+  const spaceBytes = [alignUp(Math.max(p.arenaBytes, 16), 16)];
+  const home = new Map<string, { space: number; word: number }>();
+  const buffers = p.buffers.map((b): WgslBuffer => {
+    const pl = b.placement;
+    if (pl.kind === 'arena') {
+      if (pl.offset % 4 !== 0) throw new Error(`internal: arena offset ${pl.offset} of %${b.value} is not a multiple of 4`);
+      return { id: b.id, type: b.type, placement: pl, space: 0, word: pl.offset / 4 };
+    }
+    if (pl.kind === 'in-param') {
+      const at = home.get(`param:${pl.name}`);
+      if (!at) throw new Error(`internal: output %${b.value} is placed in param '${pl.name}', which the program lacks`);
+      return { id: b.id, type: b.type, placement: pl, ...at };
+    }
+    const bytes = tensorBytes(b.type);
+    if (bytes > limits.maxBindingBytes) {
+      const reader = p.kernels.find((k) => k.inputs.includes(b.id));
+      throw new WgslLimitError('maxStorageBufferBindingSize', limits.maxBindingBytes, bytes, reader?.loc, `${pl.kind} '${escapeComment(pl.name)}'`, `split the ${pl.kind} into smaller tensors, or compile for the adapter's own limits`);
+    }
+    let space = spaceBytes.length - 1;
+    if (space === 0 || spaceBytes[space]! + bytes > limits.maxBindingBytes) {
+      spaceBytes.push(0);
+      space++;
+    }
+    const at = { space, word: spaceBytes[space]! / 4 };
+    spaceBytes[space] = alignUp(spaceBytes[space]! + Math.max(bytes, 4), limits.offsetAlignment);
+    home.set(`${pl.kind}:${pl.name}`, at);
+    return { id: b.id, type: b.type, placement: pl, ...at };
+  });
+  return { buffers, spaceBytes: spaceBytes.map((n) => alignUp(Math.max(n, 16), 16)) };
+}
+
+function nodeLines(k: Kernel, defs: ReadonlyMap<ValueId, Node>): string[] {
+  return k.nodes.map((v) => {
+    const n = defs.get(v);
+    return `//   %${v} = ${n ? n.op : '?'} at ${locText(n?.loc)}`;
+  });
+}
+
+export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions = {}): WgslProgram {
+  const limits = options.limits ?? WGSL_DEFAULTS;
+  const { buffers, spaceBytes } = layout(p, limits);
+  const defs = new Map(graph.nodes.map((n) => [n.id, n]));
+  const kernels = p.kernels.map((k): WgslKernel => {
+    const spaces: number[] = [];
+    const header = [`// Sinter kernel ${k.name} of @${escapeComment(p.name)} (${k.kind}), from ${locText(k.loc)}`, '// fuses the graph nodes:', ...nodeLines(k, defs)];
+    const cx: KernelContext = { program: p, buffers, limits, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
+    for (const id of [...k.inputs, ...k.outputs]) cx.bind(buffers[id]!.space);
+    spaces.sort((a, b) => a - b);
+    if (spaces.length > limits.maxStorageBindings) {
+      throw new WgslLimitError('maxStorageBuffersPerShaderStage', limits.maxStorageBindings, spaces.length, k.loc, `kernel ${k.name}`, 'the model\'s state spans too many 128 MiB chunks; compile for the adapter\'s own limits');
+    }
+    const made = k.kind === 'op' ? opKernel(k, cx, spaces) : (k.kind === 'contraction' ? gemmKernel(k, cx, spaces) : null) ?? pointKernel(k, cx, spaces);
+    const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
+    return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, ...made };
+  });
+  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits };
+}
+
+/** Elements of a buffer. */
+export function bufferLength(b: WgslBuffer): number {
+  return numel(b.type.shape);
+}

@@ -1,0 +1,15 @@
+// The browser adapter of the WebGPU backend: a device from `navigator.gpu`, or null where the browser has no WebGPU.
+
+/// <reference types="@webgpu/types" />
+
+import type { WebgpuBackend, WebgpuOptions } from './backend.js';
+import { createWebgpuBackend } from './backend.js';
+
+export async function createBrowserWebgpuBackend(options: WebgpuOptions = {}): Promise<WebgpuBackend | null> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return null;
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  return createWebgpuBackend(await adapter.requestDevice({ requiredFeatures }), options);
+}

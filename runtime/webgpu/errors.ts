@@ -1,0 +1,25 @@
+// The named runtime failures of the WebGPU backend: each says what happened and what to do.
+
+/** The GPU device was lost (driver reset, another process, the browser reclaiming it): the session is unusable. */
+export class DeviceLost extends Error {
+  constructor(readonly reason: string, detail: string) {
+    super(`the WebGPU device was lost (${reason}${detail ? `: ${detail}` : ''}); load the model again on a new device, or run with --backend cpu`);
+    this.name = 'DeviceLost';
+  }
+}
+
+/** A buffer or the step's work did not fit in GPU memory. */
+export class OutOfGpuMemory extends Error {
+  constructor(detail: string) {
+    super(`the GPU ran out of memory (${detail}); use a smaller batch, or run with --backend cpu`);
+    this.name = 'OutOfGpuMemory';
+  }
+}
+
+/** A watched output (the loss) held a NaN or an infinity at some step since the last read-back; found by bit pattern on the device. */
+export class NonFiniteOutput extends Error {
+  constructor(readonly outputs: readonly string[]) {
+    super(`${outputs.map((o) => `'${o}'`).join(', ')} became NaN or infinite at a step since the last read-back; training diverged — lower the learning rate, or add gradient clipping (clip_norm)`);
+    this.name = 'NonFiniteOutput';
+  }
+}

@@ -1,0 +1,43 @@
+// The Node adapter of the WebGPU backend: a Dawn device from the `webgpu` package (a software adapter such as Mesa lavapipe where there is no GPU).
+//
+// The `webgpu` package is imported lazily, so loading Sinter does not load Dawn. Dawn's
+// Vulkan loader wants XDG_RUNTIME_DIR; it is set to the temp directory when missing.
+// `timestamp-query` is requested when the adapter has it (per-kernel times at SINTER_DEBUG=2).
+
+/// <reference types="@webgpu/types" />
+
+import { tmpdir } from 'node:os';
+import type { WebgpuBackend, WebgpuOptions } from './backend.js';
+import { createWebgpuBackend } from './backend.js';
+
+export interface NodeWebgpuOptions extends WebgpuOptions {
+  /** Dawn toggles and options, as the `webgpu` package's `create` takes them (default none). */
+  readonly dawn?: readonly string[];
+}
+
+let gpu: GPU | null = null;
+
+/** The `navigator.gpu` of Dawn in Node, created once per process. */
+export async function nodeGpu(dawn: readonly string[] = []): Promise<GPU> {
+  if (gpu) return gpu;
+  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
+  const webgpu = (await import('webgpu')) as unknown as { create(options: string[]): GPU; globals: Record<string, unknown> };
+  // Dawn's objects refer to these constructors (GPUBufferUsage, …) as globals.
+  Object.assign(globalThis, webgpu.globals);
+  gpu = webgpu.create([...dawn]);
+  return gpu;
+}
+
+/** A device of the first adapter Dawn finds, or null when there is none. */
+export async function requestNodeDevice(dawn: readonly string[] = []): Promise<GPUDevice | null> {
+  const adapter = await (await nodeGpu(dawn)).requestAdapter();
+  if (!adapter) return null;
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  return adapter.requestDevice({ requiredFeatures });
+}
+
+/** The WebGPU backend on Dawn, or null when no adapter is found (no GPU and no software Vulkan driver). */
+export async function createNodeWebgpuBackend(options: NodeWebgpuOptions = {}): Promise<WebgpuBackend | null> {
+  const device = await requestNodeDevice(options.dawn);
+  return device ? createWebgpuBackend(device, options) : null;
+}
