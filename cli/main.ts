@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEval } from './commands/eval.js';
 import { registerIr } from './commands/ir.js';
 import { registerOpt } from './commands/opt.js';
+import { registerPlot } from './commands/plot.js';
 import { registerRun } from './commands/run.js';
 import { registerStats } from './commands/stats.js';
 import { registerSummary } from './commands/summary.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerOpt(program);
   registerStats(program);
   registerSummary(program);
+  registerPlot(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -6,10 +6,12 @@ import type { TrainConfig } from '../../dsl/train-block.js';
 import { splitValidation } from '../../runtime/data/dataset.js';
 import type { EpochEvent } from '../../runtime/train/loop.js';
 import { train, TrainingDiverged } from '../../runtime/train/loop.js';
-import { nonNegativeInt, positiveInt, UsageError, UserError } from '../io.js';
+import { nonNegativeInt, positiveInt, UsageError, UserError, writeFileAtomic } from '../io.js';
 import { JsonlLog, Progress } from '../progress.js';
 import { backendFrom, backendOptions } from '../backend-option.js';
 import { loadCheckpoint, loadData, loadTrainingModel, saveCheckpoint, sha256Hex } from '../training.js';
+import type { EpochRecord } from './plot.js';
+import { curvesSvg, epochRecord } from './plot.js';
 
 interface TrainFlags {
   data?: string;
@@ -24,6 +26,7 @@ interface TrainFlags {
   model?: string;
   log?: string;
   logEvery: string;
+  plot?: string;
 }
 
 function positiveNumber(v: string, option: string): number {
@@ -56,7 +59,8 @@ export function registerTrain(program: Command): void {
     .option('--resume <ckpt>', 'continue from a checkpoint saved by --save')
     .option('--model <name>', 'which model of the file')
     .option('--log <file.jsonl>', 'append one JSON line per logging interval and per epoch')
-    .option('--log-every <n>', 'steps per --log line', '10');
+    .option('--log-every <n>', 'steps per --log line', '10')
+    .option('--plot <file.svg>', 'draw the per-epoch loss and accuracy as an SVG chart (rewritten after every epoch)');
   backendOptions(command).action(async (file: string, flags: TrainFlags) => {
     const backend = await backendFrom(flags);
     const logEvery = positiveInt(flags.logEvery, '--log-every');
@@ -98,6 +102,7 @@ export function registerTrain(program: Command): void {
     process.stderr.write(`training ${trainGraph.name.replace(/\.train$/, '')} on ${data.source}: ${trainSet.labels.data.length} examples${validation ? ` (+${validation.labels.data.length} validation)` : ''}, batch ${s.batch}, ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, backend ${backend.name}\n`);
     const started = performance.now();
     let last: EpochEvent | null = null;
+    const curves: EpochRecord[] = [];
     try {
       await train({
         backend,
@@ -121,6 +126,10 @@ export function registerTrain(program: Command): void {
           progress.epoch(e);
           log?.epoch(e);
           last = e;
+          if (flags.plot) {
+            curves.push(epochRecord(e));
+            writeFileAtomic(flags.plot, curvesSvg({ model: trainGraph.name.replace(/\.train$/, ''), backend: backend.name }, curves));
+          }
           if (flags.save) {
             saveCheckpoint(flags.save, state, { model_sha256: model.modelHash, data_sha256: dataHash, step: String(e.step), epoch: String(e.epoch + 1), batch: String(s.batch), seed: String(s.seed) });
           }
@@ -138,5 +147,6 @@ export function registerTrain(program: Command): void {
       process.stdout.write(`test loss ${end.test.loss.toFixed(4)}${acc}  (${seconds.toFixed(1)}s)\n`);
     }
     if (flags.save) process.stdout.write(`saved ${flags.save}\n`);
+    if (flags.plot) process.stdout.write(`wrote ${flags.plot}\n`);
   });
 }
