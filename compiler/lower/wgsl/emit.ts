@@ -49,9 +49,10 @@ export function literal(x: number, t: EType): string {
     case 'f32':
     case 'f64': {
       const f = Math.fround(x);
-      if (Number.isNaN(f)) return 'bitcast<f32>(0x7fc00000u)';
-      if (f === Infinity) return 'bitcast<f32>(0x7f800000u)';
-      if (f === -Infinity) return 'bitcast<f32>(0xff800000u)';
+      // WGSL constant expressions cannot hold NaN or infinities: these come from a function call, evaluated at run time.
+      if (Number.isNaN(f)) return 'bits_(0x7fc00000u)';
+      if (f === Infinity) return 'bits_(0x7f800000u)';
+      if (f === -Infinity) return 'bits_(0xff800000u)';
       if (Object.is(f, -0)) return 'bitcast<f32>(0x80000000u)';
       // The shortest decimal of the double equal to the float32 value: parsed as an abstract float, then converted exactly.
       return f < 0 ? `(${String(f)}f)` : `${String(f)}f`;
@@ -72,9 +73,10 @@ export function loopNest(vars: readonly IndexVar[], blocks: readonly Block[], bo
 }
 
 /** Helper functions emitted code may call; each is declared once per shader, only when used. */
-export type Helper = 'tanh_' | 'sigmoid_' | 'gelu_' | 'pow_' | 'idiv' | 'ifloordiv' | 'imod';
+export type Helper = 'bits_' | 'tanh_' | 'sigmoid_' | 'gelu_' | 'pow_' | 'idiv' | 'ifloordiv' | 'imod';
 
 const HELPERS: Readonly<Record<Helper, string>> = {
+  bits_: 'fn bits_(x: u32) -> f32 { return bitcast<f32>(x); }',
   // tanh(±10) is ±1 in float32; the clamp keeps a driver's exp-based tanh away from inf/inf.
   tanh_: 'fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -10.0f, 10.0f)); }',
   // exp(88) is the largest power of e below float32's maximum.
@@ -109,7 +111,7 @@ const HELPERS: Readonly<Record<Helper, string>> = {
 
 /** The definitions of the helpers a shader uses, dependencies first. */
 export function helperSource(used: ReadonlySet<Helper>): string[] {
-  const order: Helper[] = ['tanh_', 'sigmoid_', 'gelu_', 'pow_', 'idiv', 'ifloordiv', 'imod'];
+  const order: Helper[] = ['bits_', 'tanh_', 'sigmoid_', 'gelu_', 'pow_', 'idiv', 'ifloordiv', 'imod'];
   const need = new Set(used);
   if (need.has('gelu_')) need.add('tanh_');
   return order.filter((h) => need.has(h)).map((h) => HELPERS[h]);
@@ -167,6 +169,7 @@ export class WgslEmitter {
 
   /** The text of `e` valid in block `at`, emitting whatever statements it needs into the blocks of `stack`. */
   gen(e: Expr, stack: readonly Block[], at: Block): string {
+    if (e.kind === 'const' && (e.type === 'f32' || e.type === 'f64') && !Number.isFinite(e.value)) this.helpers.add('bits_');
     const home = this.home(e, stack);
     const known = home.memo.get(e.id);
     if (known !== undefined) return known;
@@ -292,7 +295,8 @@ export class WgslEmitter {
     const acc = this.fresh('s');
     const best = this.fresh('b');
     const ty = wgslType(e.fn === 'argmax' ? e.body.type : e.type);
-    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : literal(-Infinity, 'f32');
+    // The lowest finite float rather than -infinity: kernels assume finite values (a max over no points is unspecified).
+    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : literal(-3.4028234663852886e38, 'f32');
     const init = e.fn === 'max' || e.fn === 'argmax' ? lowest : e.init ? this.gen(e.init, base, home) : literal(0, e.type);
     for (const c of conjuncts(e.where)) {
       const cb = this.home(c, inner);

@@ -1,0 +1,56 @@
+// Shared by the WebGPU tests: the backend on Dawn (fail in CI without an adapter, skip elsewhere with a reason), and the comparison against the reference.
+//
+// The comparison is outputsReport's (tests/passes/support.ts) with one difference the WGSL
+// lowering states: kernels assume finite values (WGSL on lavapipe has no NaN or infinity
+// semantics), so an element the reference computes as NaN or ±infinity is not compared; a
+// finite reference element must be matched within rtol 1e-4, atol 1e-5 × the output's
+// largest finite magnitude (the reduction class of DESIGN.md; sums run in float32 here).
+
+import type { Graph } from '../../compiler/ir/graph.js';
+import type { Tensor } from '../../compiler/ir/tensor.js';
+import type { WebgpuBackend } from '../../runtime/webgpu/backend.js';
+import { createNodeWebgpuBackend } from '../../runtime/webgpu/node.js';
+import { allCloseReport, maxAbs } from '../helpers/allclose.js';
+
+async function findBackend(): Promise<WebgpuBackend | null> {
+  const b = await createNodeWebgpuBackend();
+  if (b) return b;
+  if (process.env['CI']) throw new Error('no WebGPU adapter found in CI: .ci/run installs Mesa lavapipe (mesa-vulkan-drivers from bookworm-backports) so that Dawn finds one');
+  console.log('skipping the WebGPU tests: no WebGPU adapter found (install mesa-vulkan-drivers from bookworm-backports for lavapipe)');
+  return null;
+}
+
+/** The WebGPU backend, or null outside CI when this machine has no adapter. */
+export const webgpu: WebgpuBackend | null = await findBackend();
+
+/** The backend where the suite runs (describe.skipIf(!webgpu) guards every use). */
+export function gpu(): WebgpuBackend {
+  if (!webgpu) throw new Error('internal: a WebGPU test ran without an adapter');
+  return webgpu;
+}
+
+/** Runs a graph once on WebGPU and returns the fetched outputs (every output by default); frees the session. */
+export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[]): Promise<Map<string, Tensor>> {
+  const s = gpu().load(graph);
+  try {
+    s.setParams(params);
+    return await s.run(inputs, fetch ?? graph.outputs.map((o) => o.name));
+  } finally {
+    s.destroy();
+  }
+}
+
+/** Null when every output of `got` matches `want` on the elements where the reference is finite; else a report naming the output. */
+export function gpuReport(got: ReadonlyMap<string, Tensor>, want: ReadonlyMap<string, Tensor>): string | null {
+  for (const [name, w] of want) {
+    const g = got.get(name);
+    if (!g) return `output '${name}' is missing`;
+    const finite = Array.from(w.data).filter((x) => Number.isFinite(x));
+    const gd = Float64Array.from(g.data, (x, i) => (Number.isFinite(w.data[i]!) ? x : 0));
+    const wd = Float64Array.from(w.data, (x) => (Number.isFinite(x) ? x : 0));
+    if (g.data.length !== w.data.length) return `output '${name}': ${g.data.length} elements, want ${w.data.length}`;
+    const r = allCloseReport(gd, wd, { rtol: 1e-4, atol: 1e-5 * Math.max(1, maxAbs(finite)) });
+    if (r) return `output '${name}': ${r}`;
+  }
+  return null;
+}
