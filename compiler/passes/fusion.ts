@@ -40,6 +40,35 @@ import type { Fused, FusionDecision } from './fused.js';
 import { orderByKernels } from './fused.js';
 import { eliminateDeadCode, nodeKey } from './rewrite.js';
 
+/**
+ * The fixed list of reasons an edge is left between two kernels, each matching the texts this
+ * pass writes for it (kept here, next to those texts, so a new refusal without a kind fails the
+ * tests that classify every example's edges). A recorded reason can chain several refusals
+ * ("…; then …"): why the producer was not inlined, then why the two kernels did not merge.
+ */
+export const UNFUSED_REASONS = [
+  { kind: 'bindings', label: 'bindings would exceed the limit', match: /would bind \d+ storage buffers|a concat of \d+ inputs is split/ },
+  { kind: 'workgroup-memory', label: 'workgroup memory would exceed the limit', match: /bytes of workgroup memory/ },
+  { kind: 'contraction-feeds-contraction', label: 'contraction output feeds contraction', match: /kernel already holds the contraction|each kernel holds one contraction/ },
+  { kind: 'contraction-not-epilogue', label: 'contraction read other than by an elementwise epilogue', match: /other than as an elementwise epilogue/ },
+  { kind: 'reduction-with-contraction', label: 'reduction next to a contraction', match: /a contraction kernel takes only elementwise epilogues/ },
+  { kind: 'operand-recompute', label: "would be recomputed in a contraction's operand", match: /in a contraction's operand/ },
+  { kind: 'reduction-repeated', label: 'reduction would be recomputed per element of another reduction', match: /would be reduced again/ },
+  { kind: 'reduction-feeds-broadcast', label: 'read at other positions (reduction or window feeds broadcast)', match: /at other positions than its own/ },
+  { kind: 'shared', label: 'read by several kernels, too costly to recompute', match: /is read by \d+ kernels|stored: read by another kernel/ },
+  { kind: 'graph-output', label: 'graph output, stored', match: /is a graph output/ },
+  { kind: 'no-lowering', label: 'op without a kernel lowering runs alone', match: /no kernel lowering|without a kernel lowering/ },
+  { kind: 'cycle', label: 'merging would create a cycle', match: /would create a cycle/ },
+  { kind: 'index-space', label: 'index spaces of different sizes', match: /index spaces of different sizes/ },
+] as const;
+
+export type UnfusedReasonKind = (typeof UNFUSED_REASONS)[number]['kind'];
+
+/** The kinds of each refusal a recorded reason chains, in order; a part that matches no kind is `null`. */
+export function unfusedReasonKinds(reason: string): (UnfusedReasonKind | null)[] {
+  return reason.split('; then ').map((part) => UNFUSED_REASONS.find((r) => r.match.test(part))?.kind ?? null);
+}
+
 export interface FusionOptions {
   readonly limits?: TargetLimits;
 }
