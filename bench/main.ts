@@ -36,8 +36,18 @@ function notRun(c: BenchCase, impl: string, quick: boolean, status: Status, reas
   return { case: c.id, impl, status, reason, unit: caseWork(c, scale).unit, size: sizeLabel(c, scale), figure: null, runs: [], stepsPerRun: 0, warmupSteps: 0, threads: null, check: null, note: null, seconds: 0 };
 }
 
+/**
+ * How to start a child: through tsx from the sources, or, bundled for a machine without
+ * node_modules (bench/device/pack.sh, which sets SINTER_BENCH_BUNDLED=1), the child bundle
+ * beside this one.
+ */
+function childCommand(): string[] {
+  if (process.env['SINTER_BENCH_BUNDLED'] === '1') return [join(dirname(fileURLToPath(import.meta.url)), 'child.mjs')];
+  return ['--import', 'tsx', join(ROOT, 'bench', 'child.ts')];
+}
+
 function runChild(c: BenchCase, impl: string, quick: boolean): Promise<CaseResult> {
-  const args = ['--import', 'tsx', join(ROOT, 'bench', 'child.ts'), c.id, impl, ...(quick ? ['--quick'] : [])];
+  const args = [...childCommand(), c.id, impl, ...(quick ? ['--quick'] : [])];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
