@@ -11,6 +11,7 @@ import { formatType, numel, typesEqual } from '../../compiler/ir/types.js';
 import { decodeNpy, encodeNpy, NpyError } from '../../runtime/data/npy.js';
 import { nonNegativeInt, parseAssignments, positiveInt, readBytes, UsageError, UserError, writeFileAtomic } from '../io.js';
 import { backendFrom, backendOptions } from '../backend-option.js';
+import { checkedFrom, checkOptions } from '../check-option.js';
 import { loadModel } from '../load.js';
 import { describeTensor } from '../tensor-report.js';
 
@@ -61,8 +62,8 @@ export function registerRun(program: Command): void {
     .option('--seed <s>', 'seed for parameter initialization and random inputs', '0')
     .option('--input <name=file.npy>', 'an input tensor (repeatable); missing inputs are random', collect, [])
     .option('--output <name=file.npy>', 'write an output tensor (repeatable)', collect, []);
-  backendOptions(command).action(async (file: string, opts: { batch: string; model?: string; seed: string; input: string[]; output: string[]; backend?: string; threads?: string }) => {
-    const backend = await backendFrom(opts);
+  checkOptions(backendOptions(command), false).action(async (file: string, opts: { batch: string; model?: string; seed: string; input: string[]; output: string[]; backend?: string; threads?: string; check?: boolean }) => {
+    const backend = checkedFrom(await backendFrom(opts), opts);
     const seed = nonNegativeInt(opts.seed, '--seed');
     const { graph } = loadModel(file, { batch: positiveInt(opts.batch, '--batch'), ...(opts.model ? { model: opts.model } : {}) });
     const inputFiles = parseAssignments(opts.input, '--input');

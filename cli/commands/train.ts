@@ -9,6 +9,7 @@ import { train, TrainingDiverged } from '../../runtime/train/loop.js';
 import { nonNegativeInt, positiveInt, UsageError, UserError, writeFileAtomic } from '../io.js';
 import { JsonlLog, Progress } from '../progress.js';
 import { backendFrom, backendOptions } from '../backend-option.js';
+import { checkedFrom, checkOptions } from '../check-option.js';
 import { loadCheckpoint, loadData, loadTrainingModel, saveCheckpoint, sha256Hex } from '../training.js';
 import type { EpochRecord } from './plot.js';
 import { curvesSvg, epochRecord } from './plot.js';
@@ -27,6 +28,8 @@ interface TrainFlags {
   log?: string;
   logEvery: string;
   plot?: string;
+  check?: boolean;
+  checkEvery?: string;
 }
 
 function positiveNumber(v: string, option: string): number {
@@ -61,8 +64,9 @@ export function registerTrain(program: Command): void {
     .option('--log <file.jsonl>', 'append one JSON line per logging interval and per epoch')
     .option('--log-every <n>', 'steps per --log line', '10')
     .option('--plot <file.svg>', 'draw the per-epoch loss and accuracy as an SVG chart (rewritten after every epoch)');
-  backendOptions(command).action(async (file: string, flags: TrainFlags) => {
+  checkOptions(backendOptions(command), true).action(async (file: string, flags: TrainFlags) => {
     const backend = await backendFrom(flags);
+    const runOn = checkedFrom(backend, flags);
     const logEvery = positiveInt(flags.logEvery, '--log-every');
     const model = await loadTrainingModel(file, flags.model);
     const s = settings(model.config, flags);
@@ -105,7 +109,7 @@ export function registerTrain(program: Command): void {
     const curves: EpochRecord[] = [];
     try {
       await train({
-        backend,
+        backend: runOn,
         graphs: model.graphs,
         names: model.names,
         train: trainSet,

@@ -17,6 +17,7 @@ import { formatType, typesEqual } from '../../compiler/ir/types.js';
 import type { CpuBuffer, CpuProgram } from '../../compiler/lower/cpu/lower.js';
 import { CPU_LIMITS, lowerToCpu } from '../../compiler/lower/cpu/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
+import type { KernelAround, KernelSource } from '../check/kernels.js';
 import type { Backend, Session } from '../session.js';
 import { KernelProfile } from './profile.js';
 import type { BoundKernel, PhaseFn, Storage } from './storage.js';
@@ -50,9 +51,14 @@ const pools = new FinalizationRegistry<ThreadPool>((pool) => pool.close());
 
 /** Compiles a graph for the CPU: the pipeline with CPU limits, then the JavaScript lowering. */
 export function compileForCpu(graph: Graph): CpuProgram {
+  return compileForCpuWithSource(graph).program;
+}
+
+/** As compileForCpu, keeping the kernel program it lowered and the fused graph that program's node ids name (for `--check`). */
+export function compileForCpuWithSource(graph: Graph): { program: CpuProgram; source: KernelSource } {
   const { state } = runPipeline(graph, { limits: CPU_LIMITS });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
-  return lowerToCpu(state.program);
+  return { program: lowerToCpu(state.program), source: { program: state.program, graph: state.graph } };
 }
 
 export class CpuSession implements Session {
@@ -72,6 +78,8 @@ export class CpuSession implements Session {
     readonly graph: Graph,
     readonly program: CpuProgram,
     options: CpuOptions = {},
+    /** What the program was lowered from, when the session can be checked kernel by kernel. */
+    readonly kernelSource: KernelSource | null = null,
   ) {
     const log = options.log ?? ((line: string) => console.error(line));
     const debug = options.debug ?? 0;
@@ -125,6 +133,29 @@ export class CpuSession implements Session {
   }
 
   run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Map<string, Tensor> {
+    this.upload(inputs);
+    if (this.profile) {
+      const profile = this.profile;
+      this.kernels.forEach((_, i) => profile.time(i, () => this.runKernel(i)));
+      profile.endStep();
+    } else for (let i = 0; i < this.kernels.length; i++) this.runKernel(i);
+    return this.finish(inputs, fetch);
+  }
+
+  /** One step as `run`, with `around(i, runKernel)` called in place of running kernel i (see runtime/check). */
+  async runKernels(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[], around: KernelAround): Promise<Map<string, Tensor>> {
+    this.upload(inputs);
+    for (let i = 0; i < this.kernels.length; i++) await around(i, () => this.runKernel(i));
+    return this.finish(inputs, fetch);
+  }
+
+  /** A copy of a buffer (by the kernel program's buffer id) as it is now. */
+  readBuffer(id: number): Tensor {
+    return readTensor(this.program.buffers[id]!, this.storage.views[id]!);
+  }
+
+  /** Checks and copies in a step's inputs. */
+  private upload(inputs: ReadonlyMap<string, Tensor>): void {
     const g = this.graph;
     const missing = g.params.find((p) => !this.set.has(p.name));
     if (missing) throw new Error(`internal: parameter '${missing.name}' was never set`);
@@ -137,11 +168,10 @@ export class CpuSession implements Session {
       const b = this.inputs.get(i.name);
       if (b) this.storage.views[b.id]!.set(t.data);
     }
-    if (this.profile) {
-      const profile = this.profile;
-      this.kernels.forEach((_, i) => profile.time(i, () => this.runKernel(i)));
-      profile.endStep();
-    } else for (let i = 0; i < this.kernels.length; i++) this.runKernel(i);
+  }
+
+  /** Reads the fetched outputs, then applies the graph's aliasing. */
+  private finish(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Map<string, Tensor> {
     const fetched = new Map(fetch.map((name) => [name, this.output(name, inputs)]));
     this.applyAliasing(inputs);
     return fetched;
@@ -203,7 +233,10 @@ export function createCpuBackend(options: CpuOptions = {}): CpuBackend {
   return {
     name: 'cpu',
     threads: options.adapter ? Math.max(1, options.threads ?? options.adapter.cores) : 1,
-    load: (graph) => new CpuSession(graph, compileForCpu(graph), { ...options, debug: options.debug ?? envDebug() }),
+    load: (graph) => {
+      const { program, source } = compileForCpuWithSource(graph);
+      return new CpuSession(graph, program, { ...options, debug: options.debug ?? envDebug() }, source);
+    },
   };
 }
 
