@@ -53,8 +53,8 @@ export function niceAxis(min: number, max: number, count = 5): Axis {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   // Rounding in floor/ceil can land a hair inside the data; one more step covers it.
-  let lo = Math.floor(min / step) * step;
-  let hi = Math.ceil(max / step) * step;
+  let lo = +(Math.floor(min / step) * step).toPrecision(12);
+  let hi = +(Math.ceil(max / step) * step).toPrecision(12);
   if (lo > min) lo -= step;
   if (hi < max) hi += step;
   const ticks: number[] = [];
