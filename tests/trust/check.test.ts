@@ -32,17 +32,17 @@ function plantable(p: CpuProgram, from: number): number {
 }
 
 /**
- * A wrong kernel: the generated source of kernel i, with its last phase adding 0.5 to its
- * first output's element 0 (on the thread that runs the start of the range).
+ * A wrong kernel: kernel i's generated factory, wrapped so that its last phase then adds 0.5
+ * to element 0 of its first output (on the thread that runs the start of the range).
  */
 function plant(p: CpuProgram, i: number): CpuProgram {
   const k = p.kernels[i] as CpuJsKernel;
-  const tail = /return \{ phases: \[([^\]]*)\], fallback: null \};\s*$/;
-  if (!tail.test(k.source)) throw new Error(`kernel ${k.name} does not end as expected:\n${k.source}`);
-  const source = k.source.replace(
-    tail,
-    (_, phases: string) => `const P_ = [${phases}];\nconst L_ = P_[P_.length - 1];\nP_[P_.length - 1] = (lo, hi, tid) => { const r = L_(lo, hi, tid); if (lo === 0) o0[0] += 0.5; return r; };\nreturn { phases: P_, fallback: null };\n`,
-  );
+  const source = [
+    `const made_ = (function () {\n${k.source}\n})();`,
+    'const last_ = made_.phases[made_.phases.length - 1];',
+    'made_.phases[made_.phases.length - 1] = (lo, hi, tid) => { const r = last_(lo, hi, tid); if (lo === 0) o0[0] += 0.5; return r; };',
+    'return made_;',
+  ].join('\n');
   return { ...p, kernels: p.kernels.map((x, j) => (j === i ? { ...k, source } : x)) };
 }
 
