@@ -1,9 +1,10 @@
 // The GEMM microkernels generated kernels call: WebAssembly SIMD where the engine has it, else a JavaScript twin with the same sums.
 //
 // Both compute C[i·ldc + j] = Σ_k P[i][k]·Q[j][k] over panels packed as gemm.ts describes
-// (float64, four rows interleaved per k), summing over k in order in float64 from zero, so
-// they agree bit for bit with each other and with the reference; `gemm_f32` rounds C to
-// float32 as it stores. Addresses are byte offsets in the session's storage.
+// (float32; four rows, or eight columns, interleaved per k), summing over k in order from
+// zero and rounding each product and each partial sum to float32, so they agree bit for bit
+// with each other; `gemm_f64` widens C to float64 as it stores. Addresses are byte offsets
+// in the session's storage.
 
 import { gemmModule } from '../../compiler/lower/cpu/gemm-wasm.js';
 
@@ -58,39 +59,36 @@ export function wasmGemm(memory: WasmMemory, shared: boolean): Gemm {
   return { gemm_f32: e.gemm_f32, gemm_f64: e.gemm_f64, kind: 'wasm-simd' };
 }
 
-/** The JavaScript twin: the same tiles, block order and float64 sums, four by four in locals. */
+/** The JavaScript twin: the same 4×8 tiles, block order and float32 roundings (Math.fround after every product and sum). */
 export function jsGemm(buffer: ArrayBufferLike): Gemm {
+  const P = new Float32Array(buffer, 0, Math.floor(buffer.byteLength / 4));
   const S = new Float64Array(buffer, 0, Math.floor(buffer.byteLength / 8));
-  const F = new Float32Array(buffer, 0, Math.floor(buffer.byteLength / 4));
+  const tile = new Float32Array(32);
   const make =
     (out: Float32Array | Float64Array, shift: number): GemmFn =>
     (pa, qb, c, m, n, k, ldc, colBlock) => {
-      const [p0, q0, c0] = [pa / 8, qb / 8, c >> shift];
+      const [p0, q0, c0] = [pa / 4, qb / 4, c >> shift];
       const mp = (m + 3) & ~3;
-      const np = (n + 3) & ~3;
+      const np = (n + 7) & ~7;
       for (let jb = 0; jb < np; jb += colBlock) {
         const je = Math.min(jb + colBlock, np);
         for (let ip = 0; ip < mp; ip += 4) {
           const p = p0 + ip * k;
-          for (let jp = jb; jp < je; jp += 4) {
+          for (let jp = jb; jp < je; jp += 8) {
             const q = q0 + jp * k;
-            let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-            let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-            for (let kk = 0; kk < 4 * k; kk += 4) {
-              const x0 = S[p + kk]!, x1 = S[p + kk + 1]!, x2 = S[p + kk + 2]!, x3 = S[p + kk + 3]!;
-              const y0 = S[q + kk]!, y1 = S[q + kk + 1]!, y2 = S[q + kk + 2]!, y3 = S[q + kk + 3]!;
-              c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-              c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-              c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-              c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+            tile.fill(0);
+            for (let kk = 0; kk < k; kk++) {
+              for (let r = 0; r < 4; r++) {
+                const x = P[p + 4 * kk + r]!;
+                for (let j = 0; j < 8; j++) tile[8 * r + j] = Math.fround(tile[8 * r + j]! + Math.fround(x * P[q + 8 * kk + j]!));
+              }
             }
-            const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
             for (let r = 0; r < 4 && ip + r < m; r++) {
-              for (let j = 0; j < 4 && jp + j < n; j++) out[c0 + (ip + r) * ldc + jp + j] = tile[r * 4 + j]!;
+              for (let j = 0; j < 8 && jp + j < n; j++) out[c0 + (ip + r) * ldc + jp + j] = tile[r * 8 + j]!;
             }
           }
         }
       }
     };
-  return { gemm_f32: make(F, 2), gemm_f64: make(S, 3), kind: 'js' };
+  return { gemm_f32: make(P, 2), gemm_f64: make(S, 3), kind: 'js' };
 }

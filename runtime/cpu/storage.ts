@@ -102,7 +102,7 @@ function bindJs(k: CpuJsKernel, s: Storage): BoundKernel {
   } catch (e) {
     throw new Error(`internal: generated kernel ${k.name} does not compile (${(e as Error).message}):\n${k.source}`);
   }
-  const helpers = { gelu: geluScalar, gemm_f32: s.gemm.gemm_f32, gemm_f64: s.gemm.gemm_f64, scratchBytes: s.scratch.byteOffset };
+  const helpers = { gelu: geluScalar, gemm_f32: s.gemm.gemm_f32, gemm_f64: s.gemm.gemm_f64, scratchBytes: s.scratch.byteOffset, scratchF32: new Float32Array(s.scratch.buffer, s.scratch.byteOffset, 2 * s.scratch.length) };
   const made = factory(helpers, s.scratch, ...k.bindings.map((id) => s.views[id])) as { phases: PhaseFn[]; fallback: PhaseFn[] | null };
   if (made.phases.length !== k.phases.length || (made.fallback?.length ?? 0) !== (k.fallback?.length ?? 0)) {
     throw new Error(`internal: generated kernel ${k.name} returned ${made.phases.length} phases, its descriptor lists ${k.phases.length}`);

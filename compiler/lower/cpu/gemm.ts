@@ -10,13 +10,14 @@
 // image, weights [out channel][tap] times image patches [tap][position], the patch panel
 // being the im2col of one image (a `where` that skips padding taps becomes zeros there).
 //
-// Panels are packed as float64 in the scratch, four rows interleaved per k step, so the 4×4
-// microkernel (gemm-wasm.ts, or the runtime's JavaScript twin) streams both panels with unit
-// stride and keeps the tile's sums in registers.
-// Sums run over k in order in doubles, as the reference does: results equal the reference's
-// bit for bit, except that a skipped padding tap adds a zero where the reference adds
-// nothing (a sign of zero, or a NaN when the other operand is infinite or NaN there; a
-// masked kernel checks its other panel and runs the plain loops when it is not all finite).
+// Panels are packed as float32 in the scratch (`SF`, its float32 view), the row panel four
+// rows interleaved per k step and the column panel eight columns, so the 4×8 microkernel
+// (gemm-wasm.ts, or the runtime's JavaScript twin) streams both panels with unit stride and
+// keeps the tile's sums in registers. Sums run over k in order in float32 (see gemm-wasm.ts
+// for why not float64): within a contraction's tolerance of the reference. A skipped padding
+// tap adds a zero where the reference adds nothing, which differs only when the other
+// operand is infinite or NaN there, so a masked kernel checks its other panel and runs the
+// plain loops (the reference's arithmetic) when it is not all finite.
 
 import type { Expr, IndexVar } from '../../kernel/expr.js';
 import { topoOrder } from '../../kernel/expr.js';
@@ -51,8 +52,11 @@ export interface GemmPlan {
 }
 
 const product = (vs: readonly IndexVar[]): number => vs.reduce((p, v) => p * v.extent, 1);
+/** Rows of a row panel and columns of a column panel: the microkernel's 4×8 tile. */
 const MR = 4;
-const ceil4 = (x: number): number => Math.ceil(x / MR) * MR;
+const NR = 8;
+const lanesOf = (side: 'rows' | 'cols'): number => (side === 'rows' ? MR : NR);
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /** Whether `t` is read only outside every other reduction (its value then depends on the space point alone). */
 function readOutsideReductions(values: readonly Expr[], t: Expr): boolean {
@@ -112,15 +116,17 @@ export function planGemm(k: ExprKernel): GemmPlan | null {
 }
 
 /**
- * Where a plan's panels and result live in the float64 scratch, in doubles. Panels that do
- * not depend on the batch, and the result C, are shared by all threads (offsets from the
- * scratch's start); a panel packed per batch lives in each thread's own region (offsets from
- * `TO`, the thread's region start: sharedDoubles + tid · threadDoubles).
+ * Where a plan's panels and result live in the scratch. Panels (float32) are placed in
+ * floats; the result C (float64, for the epilogue) in doubles after them. Panels that do not
+ * depend on the batch, and C, are shared by all threads (offsets from the scratch's start);
+ * a panel packed per batch lives in each thread's own region (offsets from `TF`, the
+ * thread's region start in floats: 2 · (sharedDoubles + tid · threadDoubles)).
  */
 export interface GemmScratch {
+  /** Float offsets, as code. */
   readonly rowPanel: string;
   readonly colPanel: string;
-  /** The result C (unused when the GEMM writes the output directly). */
+  /** The result C, in doubles (unused when the GEMM writes the output directly). */
   readonly result: number;
   readonly sharedDoubles: number;
   readonly threadDoubles: number;
@@ -130,25 +136,28 @@ export function gemmScratch(p: GemmPlan): GemmScratch {
   let shared = 0;
   let own = 0;
   const place = (perBatch: boolean, size: number): string => {
-    const at = perBatch ? `TO + ${own}` : String(shared);
-    if (perBatch) own += size;
-    else shared += size;
+    const at = perBatch ? `TF + ${own}` : String(shared);
+    // Four-float steps keep every panel 16-byte aligned for the vector loads.
+    if (perBatch) own += roundUp(size, 4);
+    else shared += roundUp(size, 4);
     return at;
   };
   const rowPanel = place(p.rowsPerBatch, panelSize(p, 'rows'));
   const colPanel = place(p.colsPerBatch, panelSize(p, 'cols'));
-  const result = shared;
-  if (!p.direct) shared += p.nb * p.m * p.n;
-  return { rowPanel, colPanel, result, sharedDoubles: shared, threadDoubles: own };
+  const result = shared / 2;
+  return { rowPanel, colPanel, result, sharedDoubles: result + (p.direct ? 0 : p.nb * p.m * p.n), threadDoubles: own / 2 };
 }
 
 /**
- * Statements that pack one operand into its panel: for each row (row-major over `vars`) and
- * each k, S[panel + (row/4)·4K + k·4 + row%4]. Masked points are skipped, so they stay zero
- * when the panel is cleared first (as is done whenever the kernel has a mask, padding rows
- * included, so that a finiteness check of the whole panel sees no stale values).
+ * Statements that pack one operand into its panel of L lanes (4 for rows, 8 for columns): for
+ * each row (row-major over `vars`) and each k, SF[panel + (row/L)·LK + k·L + row%L]. Masked
+ * points are skipped, so they stay zero when the panel is cleared first (as is done whenever
+ * the kernel has a mask, padding rows included, so that a finiteness check of the whole
+ * panel sees no stale values).
  */
-export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: string, clear: boolean): string[] {
+export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: string, clear: boolean, side: 'rows' | 'cols'): string[] {
+  const L = lanesOf(side);
+  const shift = Math.log2(L);
   const k = product(reduceVars);
   const rowBlocks = vars.map((v) => newBlock(v.id));
   const kBlocks = reduceVars.map((v) => newBlock(v.id));
@@ -164,13 +173,13 @@ export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr
     row = name;
   });
   const base = em.fresh('q');
-  (rowBlocks.at(-1) ?? kBlocks[0]!).lines.push(`const ${base} = ${offset} + (${row} >> 2) * ${MR * k} + (${row} & 3);`);
+  (rowBlocks.at(-1) ?? kBlocks[0]!).lines.push(`const ${base} = ${offset} + (${row} >> ${shift}) * ${L * k} + (${row} & ${L - 1});`);
   let at = base;
   stride = k;
   reduceVars.forEach((v, i) => {
     stride /= v.extent;
     const name = em.fresh('q');
-    kBlocks[i]!.lines.push(`const ${name} = ${at} + v${v.id} * ${MR * stride};`);
+    kBlocks[i]!.lines.push(`const ${name} = ${at} + v${v.id} * ${L * stride};`);
     at = name;
   });
   for (const c of conjunctsOf(mask)) {
@@ -179,9 +188,9 @@ export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr
     where.lines.push(`if (!(${em.gen(c, stack, where)})) continue;`);
   }
   const innermost = kBlocks.at(-1)!;
-  innermost.lines.push(`S[${at}] = ${em.gen(operand, stack, innermost)};`);
-  const size = ceil4(product(vars)) * k;
-  return [...(clear ? [`S.fill(0, ${offset}, ${offset} + ${size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
+  innermost.lines.push(`SF[${at}] = ${em.gen(operand, stack, innermost)};`);
+  const size = roundUp(product(vars), L) * k;
+  return [...(clear ? [`SF.fill(0, ${offset}, ${offset} + ${size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
 }
 
 function conjunctsOf(e: Expr | null): Expr[] {
@@ -192,21 +201,22 @@ function conjunctsOf(e: Expr | null): Expr[] {
 
 /** Statements that return true (run the plain loops instead) when a shared packed panel holds a NaN or an infinity. */
 export function finiteCheck(offset: string, size: number): string[] {
-  return [`for (let i = ${offset}; i < ${offset} + ${size}; i++) {`, '  const x = S[i];', '  if (x - x !== 0) return true;', '}'];
+  return [`for (let i = ${offset}; i < ${offset} + ${size}; i++) {`, '  const x = SF[i];', '  if (x - x !== 0) return true;', '}'];
 }
 
+/** A panel's size in floats. */
 export function panelSize(p: GemmPlan, side: 'rows' | 'cols'): number {
-  return ceil4(side === 'rows' ? p.m : p.n) * p.k;
+  return roundUp(side === 'rows' ? p.m : p.n, lanesOf(side)) * p.k;
 }
 
-/** Columns per block: a block of the column panel (colBlock · K doubles) fits in 256 KiB of L2. */
+/** Columns per block: a block of the column panel (colBlock · K floats) fits in 256 KiB of L2. */
 export function columnBlock(k: number): number {
-  return Math.max(MR, Math.floor(32768 / k / MR) * MR);
+  return Math.max(NR, Math.floor(65536 / k / NR) * NR);
 }
 
 /** How the GEMM of a plan without batch variables is split between threads: by row panels or by column panels, whichever has more. */
 export function gemmSplit(p: GemmPlan): { readonly by: 'rows' | 'cols'; readonly extent: number } {
-  const [rows, cols] = [Math.ceil(p.m / MR), Math.ceil(p.n / MR)];
+  const [rows, cols] = [Math.ceil(p.m / MR), Math.ceil(p.n / NR)];
   return rows >= cols ? { by: 'rows', extent: rows } : { by: 'cols', extent: cols };
 }
 
@@ -220,9 +230,8 @@ export function gemmSplit(p: GemmPlan): { readonly by: 'rows' | 'cols'; readonly
 export function gemmCall(p: GemmPlan, s: GemmScratch, part?: 'rows' | 'cols'): string {
   const esize = p.direct ? 4 : 8;
   const dest = p.direct ? 'o0.byteOffset + cb * 4' : `SB + (${s.result} + cb) * 8`;
-  const step = MR * p.k * 8;
-  let [pa, qb, c, m, n] = [`SB + (${s.rowPanel}) * 8`, `SB + (${s.colPanel}) * 8`, dest, String(p.m), String(p.n)];
-  if (part === 'rows') [pa, c, m] = [`${pa} + lo * ${step}`, `${c} + lo * ${MR * p.n * esize}`, `Math.min(${p.m}, hi * ${MR}) - lo * ${MR}`];
-  if (part === 'cols') [qb, c, n] = [`${qb} + lo * ${step}`, `${c} + lo * ${MR * esize}`, `Math.min(${p.n}, hi * ${MR}) - lo * ${MR}`];
+  let [pa, qb, c, m, n] = [`SB + (${s.rowPanel}) * 4`, `SB + (${s.colPanel}) * 4`, dest, String(p.m), String(p.n)];
+  if (part === 'rows') [pa, c, m] = [`${pa} + lo * ${MR * p.k * 4}`, `${c} + lo * ${MR * p.n * esize}`, `Math.min(${p.m}, hi * ${MR}) - lo * ${MR}`];
+  if (part === 'cols') [qb, c, n] = [`${qb} + lo * ${NR * p.k * 4}`, `${c} + lo * ${NR * esize}`, `Math.min(${p.n}, hi * ${NR}) - lo * ${NR}`];
   return `H.gemm_${p.direct ? 'f32' : 'f64'}(${pa}, ${qb}, ${c}, ${m}, ${n}, ${p.k}, ${p.n}, ${columnBlock(p.k)});`;
 }

@@ -3,7 +3,7 @@
 // The source is the body of a factory `(H, S, a0…, o0…) => kernel`: `a<slot>` are typed-array
 // views of the kernel's inputs, `o<k>` of its outputs, `S` the float64 scratch, `H` the few
 // helpers the code may call (gelu as the reference computes it; the GEMM microkernels; the
-// scratch's byte offset in storage). The factory runs once per
+// scratch's byte offset in storage and its float32 view `SF`, where GEMM panels are packed). The factory runs once per
 // session; the kernel function it returns takes no arguments and is called every step, so
 // V8 sees the views as constants of the closure and shapes as literals in the code.
 //
@@ -78,8 +78,8 @@ function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, che
   const clear = p.mask !== null;
   const pack = (side: 'rows' | 'cols', prefix: readonly Block[]): string[] =>
     side === 'rows'
-      ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear)
-      : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear);
+      ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear, 'rows')
+      : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear, 'cols');
   const text: string[] = [];
   const phases: Phase[] = [];
   const names: string[] = [];
@@ -95,7 +95,7 @@ function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, che
     add(`${name}_pack`, [...top0.lines, ...once, ...check, 'return false;'], { extent: 1, mayFallBack: checked });
   }
   const top1 = newBlock(null);
-  const own = `const TO = ${s.sharedDoubles} + tid * ${s.threadDoubles};`;
+  const own = `const TF = ${2 * s.sharedDoubles} + tid * ${2 * s.threadDoubles};`;
   if (p.batch.length > 0) {
     const batchBlocks = p.batch.map((v) => newBlock(v.id));
     const perBatch = [...(p.rowsPerBatch ? pack('rows', [top1, ...batchBlocks]) : []), ...(p.colsPerBatch ? pack('cols', [top1, ...batchBlocks]) : [])];
@@ -152,7 +152,7 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
     phases = g.phases;
     names = g.names;
   }
-  const lines = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;'] : []), ...helpers, ...body, `return { phases: [${names.join(', ')}], fallback: ${fallback ? `[${fallbackNames.join(', ')}]` : 'null'} };`];
+  const lines = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;', 'const SF = H.scratchF32;'] : []), ...helpers, ...body, `return { phases: [${names.join(', ')}], fallback: ${fallback ? `[${fallbackNames.join(', ')}]` : 'null'} };`];
   const s = plan ? gemmScratch(plan) : null;
   return { source: lines.join('\n'), phases, fallback, sharedScratch: s?.sharedDoubles ?? 0, threadScratch: s?.threadDoubles ?? 0, gemm: plan };
 }

@@ -45,12 +45,17 @@ const name = (s: string): number[] => {
 /** SIMD sub-opcodes (after the 0xfd prefix) that the kernels use. */
 const SIMD = {
   'v128.load': 0x00,
+  'v128.load32_splat': 0x09,
   'v128.load64_splat': 0x0a,
   'v128.store': 0x0b,
+  'f32x4.splat': 0x13,
+  'f32x4.extract_lane': 0x1f,
   'f64x2.splat': 0x14,
   'f64x2.extract_lane': 0x21,
   'v128.store64_lane': 0x5b,
   'f32x4.demote_f64x2_zero': 0x5e,
+  'f32x4.add': 0xe4,
+  'f32x4.mul': 0xe6,
   'f64x2.add': 0xf0,
   'f64x2.mul': 0xf2,
 } as const;
@@ -105,12 +110,15 @@ export class Code {
   f32demote(): this {
     return this.op(0xb6);
   }
+  f64promote(): this {
+    return this.op(0xbb);
+  }
   simd(o: keyof typeof SIMD, ...immediates: number[]): this {
     return this.op(0xfd, ...uleb(SIMD[o]), ...immediates);
   }
   /** A SIMD memory access with its memarg (alignment exponent, offset) and an optional lane. */
-  mem(o: 'v128.load' | 'v128.load64_splat' | 'v128.store' | 'v128.store64_lane', offset: number, lane?: number): this {
-    const align = o === 'v128.load' || o === 'v128.store' ? 4 : 3;
+  mem(o: 'v128.load' | 'v128.load32_splat' | 'v128.load64_splat' | 'v128.store' | 'v128.store64_lane', offset: number, lane?: number): this {
+    const align = o === 'v128.load' || o === 'v128.store' ? 4 : o === 'v128.load32_splat' ? 2 : 3;
     return this.simd(o, align, ...uleb(offset), ...(lane === undefined ? [] : [lane]));
   }
   block(): this {
