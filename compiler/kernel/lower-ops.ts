@@ -27,7 +27,7 @@ export type FusionClass = 'elementwise' | 'view' | 'reduce' | 'contraction';
 
 export interface OpLowering {
   readonly cls: FusionClass;
-  /** Reductions one output element of the op computes (softmax: a max and a sum); 0 when omitted. */
+  /** Reductions one output element of the op computes at most (softmax: a max and a sum; pool gradients over non-overlapping windows skip the sum over windows); 0 when omitted. Fusion budgets workgroup memory with it. */
   readonly reductions?: number;
   /** For views: whether each input element is read at most once (a broadcast or gather repeats reads). */
   readonly injective?: boolean;
@@ -127,7 +127,17 @@ function windowCount(e: ExprBuilder, attrs: Attrs, x: Shape, oy: Expr, ox: Expr)
 function poolBackward(e: ExprBuilder, attrs: Attrs, dyShape: Shape, idx: readonly Expr[], body: (oy: Expr, ox: Expr, ky: Expr, kx: Expr) => { value: Expr; keep: Expr }): Expr {
   const [kh, kw] = ints(attrs, 'kernel') as [number, number];
   const [sh, sw] = ints(attrs, 'stride') as [number, number];
-  const [pt, , pl] = ints(attrs, 'padding') as [number, number, number, number];
+  const [pt, pb, pl, pr] = ints(attrs, 'padding') as [number, number, number, number];
+  if (sh === kh && sw === kw && pt === 0 && pb === 0 && pl === 0 && pr === 0) {
+    // Windows tile the input without overlap: an element lies in at most one window, found
+    // by division, so there is no sum over covering windows (the reference's one-term sum,
+    // in float64 then cast, is the term itself).
+    const inWindow = (i: Expr, k: number, size: number) => ({ o: e.floordiv(i, k), t: e.mod(i, k), valid: e.binary('less', e.floordiv(i, k), e.int(size)) });
+    const y = inWindow(idx[2]!, kh, dyShape[2]!);
+    const x = inWindow(idx[3]!, kw, dyShape[3]!);
+    const { value, keep } = body(e.clamp(y.o, 0, dyShape[2]! - 1), e.clamp(x.o, 0, dyShape[3]! - 1), y.t, x.t);
+    return e.cast(e.select(e.and(e.and(y.valid, x.valid), keep), value, e.const(0, 'f64')), 'f32');
+  }
   const { vs, xs } = vars(e, [kh, kw]);
   // Taps taken in reverse, so that the window index increases along the reduction.
   const ky = e.affine(xs[0]!, -1, kh - 1);

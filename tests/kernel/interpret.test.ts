@@ -30,8 +30,14 @@ describe('kernel interpreter, one kernel per node', () => {
         const ix = new GraphIndex(g);
         for (const n of g.nodes) {
           seen.add(n.op);
-          // The table's reduction count, which fusion budgets with, is what the lowering makes.
-          if (LOWERINGS[n.op]) expect([n.op, reductionsOf(lowerKernel(ix, new Set([n.id]), [n.id])).length]).toEqual([n.op, LOWERINGS[n.op]!.reductions ?? 0]);
+          // The table's reduction count, which fusion budgets with, bounds what the lowering makes
+          // (pool gradients over non-overlapping windows need one reduction fewer).
+          if (LOWERINGS[n.op]) {
+            const made = reductionsOf(lowerKernel(ix, new Set([n.id]), [n.id])).length;
+            const declared = LOWERINGS[n.op]!.reductions ?? 0;
+            expect([n.op, made], 'more reductions than the table declares').toEqual([n.op, Math.min(made, declared)]);
+            if (!n.op.endsWith('pool2d_backward')) expect([n.op, made]).toEqual([n.op, declared]);
+          }
         }
       }),
       { seed: 42, numRuns: 300 },
