@@ -19,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 async function prepare(impl: string, data: CaseData): Promise<Prepared> {
   if (isSinter(impl)) return (await import('./impls/sinter.js')).prepareSinter(impl.slice('sinter-'.length), data);
   if (impl === 'tfjs-cpu' || impl === 'tfjs-wasm' || impl === 'tfjs-wasm-patched' || impl === 'tfjs-webgpu') return (await import('./impls/tfjs.js')).prepareTfjs(impl.slice('tfjs-'.length) as TfVariant, data);
-  if (impl === 'ort-webgpu') return (await import('./impls/ort.js')).prepareOrt(data);
+  if (impl === 'ort-webgpu') return (await import('./impls/webgpu.js')).prepareOrt(data);
   if (impl === 'jax-wasm' || impl === 'jax-wasm-im2col') return (await import('./impls/jax.js')).prepareJax(data, impl === 'jax-wasm-im2col');
   throw new Error(`internal: no implementation '${impl}'`);
 }

@@ -31,7 +31,7 @@ export interface AdapterRecord {
   readonly description: string;
   /** A software adapter (Mesa lavapipe, SwiftShader): shaders run on the CPU. */
   readonly fallback: boolean;
-  /** The GPU's fp32 peak in GFLOP/s where the benchmark knows it (bench/impls/gpu.ts). */
+  /** The GPU's fp32 peak in GFLOP/s where the benchmark knows it (bench/impls/webgpu.ts). */
   readonly peakGflops: number | null;
 }
 

@@ -42,6 +42,9 @@ unxz_to "$PACK/modules.tar.xz" "$bin/modules.tar" && tar -xf "$bin/modules.tar" 
 echo "unpacked in $((SECONDS - started)) s: node $("$bin/node" --version)"
 
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv 2>&1 | tee "$OUT/gpu.txt" || true
+# The GPU's name for its fp32 peak (bench/impls/webgpu.ts), where the Vulkan adapter strings lack it.
+SINTER_GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
+export SINTER_GPU_NAME
 
 SINTER_BENCH_BUNDLED=1 "$bin/node" "$PACK/main.mjs" --cases "$CASES" --impl "$IMPLS" --out "$OUT/results.json" "$@" 2>&1 | tee "$OUT/bench.log"
 status=${PIPESTATUS[0]}

@@ -17,7 +17,7 @@ import { SEED } from '../data.js';
 import type { Prepared } from '../measure.js';
 import { NotAvailable } from '../measure.js';
 import type { AdapterRecord } from '../results.js';
-import { adapterRecord } from './gpu.js';
+import { adapterRecord } from './webgpu.js';
 
 /** A square matmul as a Sinter model: the benchmark's one model that is not an example. */
 export const MATMUL_SOURCE = `# The benchmark's matmul: c = a @ b, both n×n.

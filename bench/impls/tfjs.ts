@@ -1,7 +1,7 @@
 // TensorFlow.js's side of a case: tf ops (fused conv/matmul with bias and ReLU), tf.losses, tf.train.adam.
 //
 // The patched wasm variant adds the one kernel stock TF.js-wasm lacks to train a conv net. The
-// webgpu variant runs on Dawn (bench/impls/gpu.ts); it reads results with `data()`, since
+// webgpu variant runs on Dawn (bench/impls/webgpu.ts); it reads results with `data()`, since
 // WebGPU has no synchronous readback and TF.js's `dataSync` fallback needs a DOM canvas.
 //
 // Networks are NHWC, TF.js's native layout (its NCHW paths are partial); the shared weights are
@@ -16,7 +16,7 @@ import type { CaseData, ModelData } from '../data.js';
 import type { Prepared } from '../measure.js';
 import { Unsupported } from '../measure.js';
 import type { AdapterRecord } from '../results.js';
-import { adapterRecord, installNodeGpu } from './gpu.js';
+import { adapterRecord, installNodeGpu } from './webgpu.js';
 
 type Tf = typeof TF;
 export type TfVariant = 'cpu' | 'wasm' | 'wasm-patched' | 'webgpu';
