@@ -1,6 +1,7 @@
 // The `sinter` command line: subcommands, and the mapping from error kinds to exit codes.
 
 import { Command, CommanderError } from 'commander';
+import { registerCompile } from './commands/compile.js';
 import { registerEval } from './commands/eval.js';
 import { registerIr } from './commands/ir.js';
 import { registerOpt } from './commands/opt.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerOpt(program);
   registerStats(program);
+  registerCompile(program);
   registerSummary(program);
   registerPlot(program);
   for (const c of program.commands) c.exitOverride();

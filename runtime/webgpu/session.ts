@@ -41,10 +41,15 @@ export interface WebgpuSessionOptions {
   readonly watch?: readonly string[];
 }
 
-interface Bound {
-  readonly kernel: WgslKernel;
-  readonly pipeline: GPUComputePipeline;
+interface Dispatchable {
+  /** Set once compiled (pipelines are compiled concurrently, before the first step). */
+  pipeline: GPUComputePipeline | null;
+  readonly pending: Promise<GPUComputePipeline>;
   readonly group: GPUBindGroup;
+}
+
+interface Bound extends Dispatchable {
+  readonly kernel: WgslKernel;
 }
 
 /** The source line of a shader, for an error that quotes it. */
@@ -55,7 +60,7 @@ function sourceLine(source: string, line: number): string {
 export class WebgpuSession implements AsyncSession {
   private readonly spaces: GPUBuffer[];
   private readonly bound: Bound[] = [];
-  private readonly checks: { pipeline: GPUComputePipeline; group: GPUBindGroup; name: string }[] = [];
+  private readonly checks: (Dispatchable & { readonly name: string })[] = [];
   private readonly flag: GPUBuffer | null;
   private readonly moves: { from: WgslBuffer; to: WgslBuffer; bytes: number }[];
   private readonly aliasing: GPUBuffer | null;
@@ -100,7 +105,7 @@ export class WebgpuSession implements AsyncSession {
   }
 
   /** A one-workgroup kernel setting flag `bit` when an element of output `name` has all exponent bits set (NaN or ±infinity). */
-  private finiteCheck(name: string, bit: number): { pipeline: GPUComputePipeline; group: GPUBindGroup } {
+  private finiteCheck(name: string, bit: number): Dispatchable {
     const b = this.outputBuffer(name);
     if (b.type.dtype !== 'f32') throw new Error(`output '${name}' is ${formatType(b.type)}; only f32 outputs can be checked for NaN`);
     const n = numel(b.type.shape);
@@ -115,15 +120,17 @@ export class WebgpuSession implements AsyncSession {
       '  }',
       '}',
     ].join('\n');
-    const { pipeline, group } = this.pipelineOf(`check_${bit}`, this.device.createShaderModule({ label: `check_${bit}`, code }), [this.spaces[b.space]!, this.flag!]);
-    return { pipeline, group };
+    return this.pipelineOf(`check_${bit}`, this.device.createShaderModule({ label: `check_${bit}`, code }), [this.spaces[b.space]!, this.flag!]);
   }
 
-  private pipelineOf(label: string, module: GPUShaderModule, buffers: readonly GPUBuffer[]): { pipeline: GPUComputePipeline; group: GPUBindGroup } {
+  /** A pipeline (compiled asynchronously: the driver may compile several at once) and its bind group over whole memory spaces. */
+  private pipelineOf(label: string, module: GPUShaderModule, buffers: readonly GPUBuffer[]): Dispatchable {
     const layout = this.device.createBindGroupLayout({ label, entries: buffers.map((_, binding) => ({ binding, visibility: COMPUTE_STAGE, buffer: { type: 'storage' as const } })) });
-    const pipeline = this.device.createComputePipeline({ label, layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' } });
+    const pending = this.device.createComputePipelineAsync({ label, layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: 'main' } });
+    // Rejections are reported by checkShaders (with the compiler's message), never as unhandled.
+    pending.catch(() => undefined);
     const group = this.device.createBindGroup({ label, layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
-    return { pipeline, group };
+    return { pipeline: null, pending, group };
   }
 
   /** Every shader's compilation messages, then the errors of creating buffers and pipelines. */
@@ -141,6 +148,13 @@ export class WebgpuSession implements AsyncSession {
     if (oom) throw new OutOfGpuMemory(oom.message);
     const bad = await validation;
     if (bad) throw new Error(`internal: WebGPU rejected the program's buffers or pipelines: ${bad.message}`);
+    for (const d of [...this.bound, ...this.checks]) {
+      try {
+        d.pipeline = await d.pending;
+      } catch (e) {
+        throw new Error(`internal: WebGPU could not create a pipeline of @${this.program.name}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Resolves once shaders are checked and pipelines made; rejects with what went wrong. */
@@ -234,6 +248,8 @@ export class WebgpuSession implements AsyncSession {
 
   async run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Promise<Map<string, Tensor>> {
     if (this.lost) throw this.lost;
+    // Compilation, not the device: resolved after the first step.
+    await this.ready;
     const g = this.graph;
     const missing = g.params.find((p) => !this.set.has(p.name));
     if (missing) throw new Error(`internal: parameter '${missing.name}' was never set`);
@@ -267,7 +283,8 @@ export class WebgpuSession implements AsyncSession {
   }
 
   private encodeKernels(encoder: GPUCommandEncoder): void {
-    const dispatch = (pass: GPUComputePassEncoder, b: { pipeline: GPUComputePipeline; group: GPUBindGroup }, size: readonly number[]): void => {
+    const dispatch = (pass: GPUComputePassEncoder, b: Dispatchable, size: readonly number[]): void => {
+      if (!b.pipeline) throw new Error('internal: a step was encoded before its pipelines were compiled');
       pass.setPipeline(b.pipeline);
       pass.setBindGroup(0, b.group);
       pass.dispatchWorkgroups(size[0]!, size[1]!, size[2]!);

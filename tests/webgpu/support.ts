@@ -8,7 +8,8 @@
 
 import type { Graph } from '../../compiler/ir/graph.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
-import type { WebgpuBackend } from '../../runtime/webgpu/backend.js';
+import type { WebgpuBackend, WebgpuOptions } from '../../runtime/webgpu/backend.js';
+import { createWebgpuBackend } from '../../runtime/webgpu/backend.js';
 import { createNodeWebgpuBackend } from '../../runtime/webgpu/node.js';
 import { allCloseReport, maxAbs } from '../helpers/allclose.js';
 
@@ -23,15 +24,19 @@ async function findBackend(): Promise<WebgpuBackend | null> {
 /** The WebGPU backend, or null outside CI when this machine has no adapter. */
 export const webgpu: WebgpuBackend | null = await findBackend();
 
-/** The backend where the suite runs (describe.skipIf(!webgpu) guards every use). */
-export function gpu(): WebgpuBackend {
+/**
+ * The backend where the suite runs (describe.skipIf(!webgpu) guards every use), on the one
+ * device; with options, a backend of its own over that device (`watch: []` for graphs whose
+ * loss may legitimately be NaN, such as random ones).
+ */
+export function gpu(options?: WebgpuOptions): WebgpuBackend {
   if (!webgpu) throw new Error('internal: a WebGPU test ran without an adapter');
-  return webgpu;
+  return options ? createWebgpuBackend(webgpu.device, options) : webgpu;
 }
 
 /** Runs a graph once on WebGPU and returns the fetched outputs (every output by default); frees the session. */
 export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[]): Promise<Map<string, Tensor>> {
-  const s = gpu().load(graph);
+  const s = gpu({ watch: [] }).load(graph);
   try {
     s.setParams(params);
     return await s.run(inputs, fetch ?? graph.outputs.map((o) => o.name));
