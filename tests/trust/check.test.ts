@@ -154,4 +154,13 @@ describe('comparing outputs', () => {
     expect(compareOutputs([t(1)], [t(Math.fround(1 + 2 ** -23))], { rtol: 0, atol: 0 }).ok).toBe(false);
     expect(compareOutputs([t(NaN)], [t(0)], tol).ok).toBe(false);
   });
+
+  it('also allows 4× how far the reference moved on perturbed inputs, element by element', () => {
+    const tol = { rtol: 1e-5, atol: 1e-6 };
+    // The reference moved by 0.1 at element 0 (ill-conditioned there) and not at element 1.
+    const moved = [t(1.1, 2)];
+    expect(compareOutputs([t(1.3, 2)], [t(1, 2)], tol, 0, moved).ok).toBe(true);
+    expect(compareOutputs([t(1.5, 2)], [t(1, 2)], tol, 0, moved).ok).toBe(false);
+    expect(compareOutputs([t(1, 2.01)], [t(1, 2)], tol, 0, moved).worst).toMatchObject({ index: 1 });
+  });
 });
