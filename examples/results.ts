@@ -1,0 +1,134 @@
+// `npm run results`: the results table of examples/README.md, produced from the training logs in examples/results/.
+//
+// Each full run writes a log with `sinter train … --log examples/results/<model>.jsonl`
+// (a `start` record with the settings, `epoch` records, an `end` record). This script reads
+// every such log and rewrites the table between the README's markers, so the table shows
+// what the runs measured and nothing typed by hand.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../cli/io.js';
+
+/** The accuracy each example must reach on the full test set (issue 7). */
+export const BARS: Readonly<Record<string, number>> = { fashion_cnn: 0.91, rnn: 0.87, transformer: 0.85, mlp: 0.88 };
+
+export interface RunSummary {
+  readonly example: string;
+  readonly model: string;
+  readonly parameters: number;
+  readonly epochs: number;
+  readonly testAccuracy: number;
+  readonly wallSeconds: number;
+  readonly backend: string;
+  readonly threads: number | null;
+  /** Training examples per second over the epochs (evaluation excluded). */
+  readonly samplesPerSecond: number;
+  readonly command: string;
+}
+
+type LogRecord = Record<string, unknown> & { kind: string };
+
+function parseLog(text: string, file: string): LogRecord[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      let r: unknown;
+      try {
+        r = JSON.parse(l);
+      } catch {
+        throw new Error(`${file}:${i + 1}: not a JSON line`);
+      }
+      if (typeof r !== 'object' || r === null || typeof (r as LogRecord).kind !== 'string') throw new Error(`${file}:${i + 1}: not a log record`);
+      return r as LogRecord;
+    });
+}
+
+const num = (r: LogRecord, key: string, file: string): number => {
+  const v = r[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: the ${r.kind} record has no number '${key}'`);
+  return v;
+};
+
+/** The command a reader reruns: the logged one without where this run kept its log and checkpoint. */
+function rerunCommand(command: string): string {
+  return command.replace(/\s--(log|log-every|save)\s+\S+/g, '').replace(/^sinter /, 'npx sinter ');
+}
+
+/** One run's row, from its log's text. */
+export function summarize(example: string, text: string, file: string): RunSummary {
+  const records = parseLog(text, file);
+  const start = records.find((r) => r.kind === 'start');
+  const end = records.find((r) => r.kind === 'end');
+  const epochs = records.filter((r) => r.kind === 'epoch');
+  if (!start) throw new Error(`${file}: no start record (was it written by sinter train --log?)`);
+  if (!end) throw new Error(`${file}: no end record: the run did not finish`);
+  if (epochs.length === 0) throw new Error(`${file}: no epoch records`);
+  const trainSeconds = epochs.reduce((s, r) => s + num(r, 'seconds', file), 0);
+  const trainSamples = epochs.reduce((s, r) => s + num(r, 'seconds', file) * num(r, 'samples_per_s', file), 0);
+  return {
+    example,
+    model: String(start['model']),
+    parameters: num(start, 'parameters', file),
+    epochs: epochs.length,
+    testAccuracy: num(end, 'test_accuracy', file),
+    wallSeconds: num(end, 'seconds', file),
+    backend: String(start['backend']),
+    threads: typeof start['threads'] === 'number' ? start['threads'] : null,
+    samplesPerSecond: trainSamples / trainSeconds,
+    command: rerunCommand(String(start['command'])),
+  };
+}
+
+function minutes(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+}
+
+/** The markdown table of some runs. */
+export function resultsTable(runs: readonly RunSummary[]): string {
+  const rows = runs.map((r) => {
+    const bar = BARS[r.example];
+    const verdict = bar === undefined ? '' : `${r.testAccuracy >= bar ? '✓' : '✗'} ≥ ${bar}`;
+    const backend = `${r.backend}${r.threads !== null ? `, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : ''}`;
+    return `| \`${r.example}\` (${r.model}) | ${r.parameters.toLocaleString('en-US')} | ${r.epochs} | **${r.testAccuracy.toFixed(4)}** | ${verdict} | ${minutes(r.wallSeconds)} | ${backend} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} |`;
+  });
+  const commands = runs.map((r) => `- \`${r.example}\`: \`${r.command}\``);
+  return [
+    '| example | parameters | epochs | test accuracy | bar | wall time | backend | train samples/s |',
+    '| --- | ---: | ---: | ---: | --- | ---: | --- | ---: |',
+    ...rows,
+    '',
+    'Commands (each run also had `--log examples/results/<example>.jsonl`):',
+    '',
+    ...commands,
+  ].join('\n');
+}
+
+const START = '<!-- results:start (npm run results) -->';
+const END = '<!-- results:end -->';
+
+/** The README with its table replaced. */
+export function replaceTable(readme: string, table: string): string {
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`examples/README.md lacks the markers ${START} … ${END}`);
+  return `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`;
+}
+
+function main(): void {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = join(here, 'results');
+  const order = Object.keys(BARS);
+  const logs = readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => f.slice(0, -'.jsonl'.length))
+    .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  const runs = logs.map((m) => summarize(m, readFileSync(join(dir, `${m}.jsonl`), 'utf8'), `examples/results/${m}.jsonl`));
+  const readmePath = join(here, 'README.md');
+  writeFileAtomic(readmePath, replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs)));
+  process.stdout.write(`${resultsTable(runs)}\n\nwrote ${readmePath}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -1,0 +1,40 @@
+// The results table of examples/README.md: rows computed from training logs, and the README rewritten between its markers.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { replaceTable, resultsTable, summarize } from '../../examples/results.js';
+
+const line = (r: object): string => JSON.stringify(r);
+const log = [
+  line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
+  line({ kind: 'step', step: 50, loss: 1 }),
+  line({ kind: 'epoch', epoch: 1, seconds: 10, samples_per_s: 100, test_accuracy: 0.9 }),
+  line({ kind: 'epoch', epoch: 2, seconds: 30, samples_per_s: 200, test_accuracy: 0.915 }),
+  line({ kind: 'end', seconds: 125, test_loss: 0.25, test_accuracy: 0.915 }),
+].join('\n');
+
+describe('examples/results.ts', () => {
+  it('summarizes a run: the last test accuracy, wall time, and training throughput over all epochs', () => {
+    const r = summarize('fashion_cnn', log, 'x.jsonl');
+    expect(r).toMatchObject({ model: 'FashionCNN', parameters: 93322, epochs: 2, testAccuracy: 0.915, wallSeconds: 125, backend: 'cpu', threads: 2 });
+    // (10 s · 100 + 30 s · 200) samples over 40 s of training.
+    expect(r.samplesPerSecond).toBeCloseTo(7000 / 40, 9);
+    expect(r.command).toBe('npx sinter train examples/fashion_cnn.sinter --data fashion-mnist');
+    const table = resultsTable([r]);
+    expect(table).toContain('| `fashion_cnn` (FashionCNN) | 93,322 | 2 | **0.9150** | ✓ ≥ 0.91 | 2 min 05 s | cpu, 2 threads | 175 |');
+    expect(resultsTable([{ ...r, testAccuracy: 0.9 }])).toContain('✗ ≥ 0.91');
+  });
+
+  it('refuses logs of unfinished or foreign runs, naming the file', () => {
+    expect(() => summarize('mlp', log.split('\n').slice(0, -1).join('\n'), 'mlp.jsonl')).toThrow('mlp.jsonl: no end record: the run did not finish');
+    expect(() => summarize('mlp', log.split('\n').slice(1).join('\n'), 'mlp.jsonl')).toThrow('mlp.jsonl: no start record');
+    expect(() => summarize('mlp', '{"kind": "start"\n', 'mlp.jsonl')).toThrow('mlp.jsonl:1: not a JSON line');
+  });
+
+  it('replaces exactly the text between the markers, and the committed README has them', () => {
+    const readme = 'intro\n<!-- results:start (npm run results) -->\nold\n<!-- results:end -->\nafter\n';
+    expect(replaceTable(readme, 'NEW')).toBe('intro\n<!-- results:start (npm run results) -->\nNEW\n<!-- results:end -->\nafter\n');
+    expect(() => replaceTable('no markers', 'x')).toThrow('lacks the markers');
+    expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x')).not.toThrow();
+  });
+});
