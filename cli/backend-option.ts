@@ -1,11 +1,14 @@
 // `--backend` and `--threads`, shared by run, train and eval: which backend runs the model, and the default.
 //
-// The default is the fastest backend the machine has: `webgpu` once it is registered and an
-// adapter exists, else `cpu`. `ref` (the reference interpreter) is always available by name.
+// The default is the fastest backend the machine has: `webgpu` when Dawn finds a hardware
+// adapter, else `cpu`. A software adapter (Mesa's lavapipe, SwiftShader: WebGPU's "fallback
+// adapter") runs WGSL on the CPU far slower than the cpu backend's own kernels, so it is used
+// only when asked for by name. `ref` (the reference interpreter) is always available by name.
 
 import type { Command } from 'commander';
 import { createNodeCpuBackend } from '../runtime/cpu/node.js';
 import type { AnyBackend } from '../runtime/session.js';
+import { hasHardwareAdapter } from '../runtime/webgpu/node.js';
 import { positiveInt, UsageError } from './io.js';
 import { BACKENDS, backendNamed } from './training.js';
 
@@ -17,13 +20,13 @@ export interface BackendFlags {
 /** Adds the two options to a command. */
 export function backendOptions(command: Command): Command {
   return command
-    .option('--backend <name>', `where to run: ${Object.keys(BACKENDS).join(', ')} (default: the fastest this machine has)`)
+    .option('--backend <name>', `where to run: ${Object.keys(BACKENDS).join(', ')} (default: webgpu on a GPU, else cpu)`)
     .option('--threads <n>', 'CPU threads for the cpu backend (default: every core)');
 }
 
 /** The backend the flags ask for. */
 export async function backendFrom(flags: BackendFlags): Promise<AnyBackend> {
-  const name = flags.backend ?? 'cpu';
+  const name = flags.backend ?? (flags.threads === undefined && (await hasHardwareAdapter()) ? 'webgpu' : 'cpu');
   if (flags.threads !== undefined) {
     const threads = positiveInt(flags.threads, '--threads');
     if (name !== 'cpu') throw new UsageError(`--threads applies to the cpu backend, not '${name}'`);

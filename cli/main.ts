@@ -10,6 +10,8 @@ import { registerRun } from './commands/run.js';
 import { registerStats } from './commands/stats.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
+import { WgslLimitError } from '../compiler/lower/wgsl/limits.js';
+import { DeviceLost, NonFiniteOutput, OutOfGpuMemory } from '../runtime/webgpu/errors.js';
 import { UsageError, UserError } from './io.js';
 import { DiagnosticsFailure } from './load.js';
 
@@ -50,6 +52,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (e instanceof UserError) {
       process.stderr.write(`error: ${e.message}\n${e.hint ? `  = hint: ${e.hint}\n` : ''}`);
+      return EXIT.user;
+    }
+    // The WebGPU backend's named failures: each message already says what to do.
+    if (e instanceof WgslLimitError || e instanceof DeviceLost || e instanceof OutOfGpuMemory || e instanceof NonFiniteOutput) {
+      const hint = e instanceof WgslLimitError ? `  = hint: ${e.hint}\n` : '';
+      process.stderr.write(`error: ${e.message}\n${hint}`);
       return EXIT.user;
     }
     if (e instanceof UsageError) {

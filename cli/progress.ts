@@ -20,6 +20,8 @@ export class Progress {
   private windowSamples = 0;
   private windowSeconds = 0;
   private lastDraw = 0;
+  /** The latest loss read back (steps in between read nothing: TrainRun.readEvery). */
+  private lastLoss: number | null = null;
 
   constructor(
     private readonly epochs: number,
@@ -29,6 +31,7 @@ export class Progress {
   }
 
   step(e: StepEvent): void {
+    if (e.loss !== null) this.lastLoss = e.loss;
     this.windowSamples += e.samples;
     this.windowSeconds += e.seconds;
     if (!this.tty) return;
@@ -40,7 +43,7 @@ export class Progress {
     const width = 24;
     const bar = '█'.repeat(Math.round(done * width)).padEnd(width, '░');
     const eta = ((e.batchesPerEpoch - e.batch - 1) * this.windowSeconds) / Math.max(1, this.windowSamples / e.samples);
-    this.out.write(`\r\x1b[2Kepoch ${e.epoch + 1}/${this.epochs} ${bar} ${e.batch + 1}/${e.batchesPerEpoch}  loss ${e.loss === null ? '—' : e.loss.toFixed(4)}  ${rate.toFixed(0)} samples/s  eta ${fmtTime(eta)}`);
+    this.out.write(`\r\x1b[2Kepoch ${e.epoch + 1}/${this.epochs} ${bar} ${e.batch + 1}/${e.batchesPerEpoch}  loss ${this.lastLoss === null ? '—' : this.lastLoss.toFixed(4)}  ${rate.toFixed(0)} samples/s  eta ${fmtTime(eta)}`);
   }
 
   epoch(e: EpochEvent): void {

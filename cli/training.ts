@@ -18,17 +18,30 @@ import { loadFashionMnist } from '../runtime/data/fashion-mnist.js';
 import { IdxError } from '../runtime/data/idx.js';
 import { nodeCpuBackend } from '../runtime/cpu/node.js';
 import { referenceBackend } from '../runtime/reference/session.js';
-import type { Backend } from '../runtime/session.js';
+import type { AnyBackend, Backend } from '../runtime/session.js';
+import { createNodeWebgpuBackend } from '../runtime/webgpu/node.js';
 import type { StepGraphs, StepNames } from '../runtime/train/loop.js';
 import { readBytes, readText, UsageError, UserError, writeFileAtomic } from './io.js';
 import { DiagnosticsFailure } from './load.js';
 
-export const BACKENDS: Readonly<Record<string, Backend>> = { ref: referenceBackend, cpu: nodeCpuBackend };
+/** A backend, or a factory of one that needs a device (null: the machine has none). */
+export type BackendEntry = Backend | (() => Promise<AnyBackend | null>);
 
-export function backendNamed(name: string): Backend {
-  const b = BACKENDS[name];
-  if (!b) throw new UsageError(`--backend must be one of ${Object.keys(BACKENDS).join(', ')}, got '${name}'`);
-  return b;
+export const BACKENDS: Readonly<Record<string, BackendEntry>> = {
+  ref: referenceBackend,
+  cpu: nodeCpuBackend,
+  webgpu: () => createNodeWebgpuBackend(),
+};
+
+export async function backendNamed(name: string): Promise<AnyBackend> {
+  const entry = BACKENDS[name];
+  if (!entry) throw new UsageError(`--backend must be one of ${Object.keys(BACKENDS).join(', ')}, got '${name}'`);
+  if (typeof entry !== 'function') return entry;
+  const made = await entry();
+  if (!made) {
+    throw new UserError(`no ${name} device: Dawn found no WebGPU adapter on this machine`, 'install a GPU driver, or Mesa\'s lavapipe (apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1), or run with --backend cpu');
+  }
+  return made;
 }
 
 /** The bundled subset, found relative to this file so it works from any working directory. */

@@ -27,10 +27,14 @@ interface TrainFlags {
   model?: string;
   log?: string;
   logEvery: string;
+  readEvery?: string;
   plot?: string;
   check?: boolean;
   checkEvery?: string;
 }
+
+/** Steps between loss read-backs on an asynchronous device (the epoch's last step is always read). */
+const DEVICE_READ_EVERY = 10;
 
 function positiveNumber(v: string, option: string): number {
   const n = Number(v);
@@ -63,11 +67,14 @@ export function registerTrain(program: Command): void {
     .option('--model <name>', 'which model of the file')
     .option('--log <file.jsonl>', 'append one JSON line per logging interval and per epoch')
     .option('--log-every <n>', 'steps per --log line', '10')
+    .option('--read-every <n>', `read the loss back every n steps (default: 1, or ${DEVICE_READ_EVERY} on webgpu, which then need not wait for the GPU in between)`)
     .option('--plot <file.svg>', 'draw the per-epoch loss and accuracy as an SVG chart (rewritten after every epoch)');
   checkOptions(backendOptions(command), true).action(async (file: string, flags: TrainFlags) => {
     const backend = await backendFrom(flags);
     const runOn = checkedFrom(backend, flags);
     const logEvery = positiveInt(flags.logEvery, '--log-every');
+    // A device that runs asynchronously is waited on only when the loss is read back.
+    const readEvery = flags.readEvery !== undefined ? positiveInt(flags.readEvery, '--read-every') : 'async' in backend ? DEVICE_READ_EVERY : 1;
     const model = await loadTrainingModel(file, flags.model);
     const s = settings(model.config, flags);
     const data = await loadData(flags.data);
@@ -122,6 +129,7 @@ export function registerTrain(program: Command): void {
         schedule: model.config.schedule,
         params,
         startStep,
+        readEvery,
         onStep: (e) => {
           progress.step(e);
           log?.step(e);

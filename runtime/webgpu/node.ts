@@ -6,6 +6,7 @@
 
 /// <reference types="@webgpu/types" />
 
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { WebgpuBackend, WebgpuOptions } from './backend.js';
 import { createWebgpuBackend } from './backend.js';
@@ -34,6 +35,29 @@ export async function requestNodeDevice(dawn: readonly string[] = []): Promise<G
   if (!adapter) return null;
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   return adapter.requestDevice({ requiredFeatures });
+}
+
+/**
+ * Whether a GPU driver's device node exists. On Linux a GPU is reached through a DRM render
+ * node, NVIDIA's device or WSL's; without one, only a software adapter could answer, and
+ * asking Dawn costs a second and prints its warnings, so the default backend does not ask.
+ */
+function gpuDeviceNode(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dri = existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  return dri || existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
+}
+
+/** Whether Dawn finds an adapter that is a GPU (not a software fallback such as lavapipe). */
+export async function hasHardwareAdapter(): Promise<boolean> {
+  if (!gpuDeviceNode()) return false;
+  try {
+    const adapter = await (await nodeGpu()).requestAdapter();
+    const info = adapter?.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+    return adapter !== null && adapter !== undefined && info?.isFallbackAdapter !== true;
+  } catch {
+    return false;
+  }
 }
 
 /** The WebGPU backend on Dawn, or null when no adapter is found (no GPU and no software Vulkan driver). */
