@@ -38,8 +38,8 @@ function notRun(c: BenchCase, impl: string, quick: boolean, status: Status, reas
 
 /**
  * How to start a child: through tsx from the sources, or, bundled for a machine without
- * node_modules (bench/device/pack.sh, which sets SINTER_BENCH_BUNDLED=1), the child bundle
- * beside this one.
+ * node_modules (bench/device/pack.sh builds the bundles, bench/device/run.sh sets
+ * SINTER_BENCH_BUNDLED=1), the child bundle beside this one.
  */
 function childCommand(): string[] {
   if (process.env['SINTER_BENCH_BUNDLED'] === '1') return [join(dirname(fileURLToPath(import.meta.url)), 'child.mjs')];
