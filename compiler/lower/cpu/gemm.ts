@@ -155,7 +155,8 @@ export function gemmScratch(p: GemmPlan): GemmScratch {
  * the kernel has a mask, padding rows included, so that a finiteness check of the whole
  * panel sees no stale values).
  */
-export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: string, clear: boolean, side: 'rows' | 'cols'): string[] {
+export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr, vars: readonly IndexVar[], reduceVars: readonly IndexVar[], mask: Expr | null, offset: string, clear: boolean, side: 'rows' | 'cols', ranged = false): string[] {
+  if (ranged && (vars.length === 0 || clear)) throw new Error('internal: a ranged panel pack needs a row variable to range over and no clearing');
   const L = lanesOf(side);
   const shift = Math.log2(L);
   const k = product(reduceVars);
@@ -190,7 +191,7 @@ export function packPanel(em: JsEmitter, prefix: readonly Block[], operand: Expr
   const innermost = kBlocks.at(-1)!;
   innermost.lines.push(`SF[${at}] = ${em.gen(operand, stack, innermost)};`);
   const size = roundUp(product(vars), L) * k;
-  return [...(clear ? [`SF.fill(0, ${offset}, ${offset} + ${size});`] : []), ...loopNest([...vars, ...reduceVars], own, [])];
+  return [...(clear ? [`SF.fill(0, ${offset}, ${offset} + ${size});`] : []), ...loopNest([...vars, ...reduceVars], own, [], ranged)];
 }
 
 function conjunctsOf(e: Expr | null): Expr[] {

@@ -76,10 +76,10 @@ function pointPhase(em: JsEmitter, k: ExprKernel, name: string): { text: string[
 function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, checked: boolean): { text: string[]; phases: Phase[]; names: string[] } {
   const s = gemmScratch(p);
   const clear = p.mask !== null;
-  const pack = (side: 'rows' | 'cols', prefix: readonly Block[]): string[] =>
+  const pack = (side: 'rows' | 'cols', prefix: readonly Block[], ranged = false): string[] =>
     side === 'rows'
-      ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear, 'rows')
-      : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear, 'cols');
+      ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear, 'rows', ranged)
+      : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear, 'cols', ranged);
   const text: string[] = [];
   const phases: Phase[] = [];
   const names: string[] = [];
@@ -88,11 +88,21 @@ function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, che
     phases.push(phase);
     names.push(fn);
   };
-  const top0 = newBlock(null);
-  const once = [...(p.rowsPerBatch ? [] : pack('rows', [top0])), ...(p.colsPerBatch ? [] : pack('cols', [top0]))];
-  const check = checked ? (p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols')) : finiteCheck(s.rowPanel, panelSize(p, 'rows'))) : [];
-  if (once.length > 0 || check.length > 0) {
-    add(`${name}_pack`, [...top0.lines, ...once, ...check, 'return false;'], { extent: 1, mayFallBack: checked });
+  if (checked) {
+    // A masked kernel clears its panels and checks one for finiteness before the multiply: one phase, on one thread.
+    const top0 = newBlock(null);
+    const once = [...(p.rowsPerBatch ? [] : pack('rows', [top0])), ...(p.colsPerBatch ? [] : pack('cols', [top0]))];
+    const check = p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols')) : finiteCheck(s.rowPanel, panelSize(p, 'rows'));
+    add(`${name}_pack`, [...top0.lines, ...once, ...check, 'return false;'], { extent: 1, mayFallBack: true });
+  } else {
+    // Each panel shared by the batch packs in a phase of its own, split between threads by its outermost variable.
+    for (const side of ['rows', 'cols'] as const) {
+      const vars = side === 'rows' ? p.rows : p.cols;
+      if (side === 'rows' ? p.rowsPerBatch : p.colsPerBatch) continue;
+      const top0 = newBlock(null);
+      const lines = pack(side, [top0], vars.length > 0);
+      add(`${name}_pack_${side}`, [...top0.lines, ...lines], { extent: vars[0]?.extent ?? 1, mayFallBack: false });
+    }
   }
   const top1 = newBlock(null);
   const own = `const TF = ${2 * s.sharedDoubles} + tid * ${2 * s.threadDoubles};`;
