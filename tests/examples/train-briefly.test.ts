@@ -1,9 +1,9 @@
 // Every example trains: a few dozen steps on the bundled subset, on the cpu backend, and the loss falls.
 //
 // The full Fashion-MNIST runs of examples/README.md take minutes to an hour; this is what CI
-// can afford. Each example's train step runs through the training loop for 40 steps of 24
+// can afford. Each example's train step runs through the training loop for 30 steps of 16
 // images (seed 1); the mean loss of the last 10 steps must be below that of the first 10,
-// by a margin: a model that does not learn stays within noise of its first losses.
+// by 10%: a model that does not learn stays within noise of its first losses.
 
 import { describe, expect, it } from 'vitest';
 import { loadData, loadTrainingModel } from '../../cli/training.js';
@@ -13,7 +13,7 @@ import { cpuBackend } from '../../runtime/cpu/session.js';
 import { train } from '../../runtime/train/loop.js';
 
 const EXAMPLES = ['fashion_cnn', 'mlp', 'rnn', 'transformer', 'residual_mlp'] as const;
-const [STEPS, BATCH] = [40, 24];
+const [STEPS, BATCH] = [30, 16];
 
 describe('every example learns on the bundled subset', () => {
   for (const name of EXAMPLES) {
@@ -40,7 +40,7 @@ describe('every example learns on the bundled subset', () => {
       expect(losses).toHaveLength(STEPS);
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const [first, last] = [mean(losses.slice(0, 10)), mean(losses.slice(-10))];
-      expect(last, `losses: ${losses.map((l) => l.toFixed(3)).join(' ')}`).toBeLessThan(0.85 * first);
+      expect(last, `losses: ${losses.map((l) => l.toFixed(3)).join(' ')}`).toBeLessThan(0.9 * first);
     });
   }
 });
