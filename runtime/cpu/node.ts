@@ -14,7 +14,7 @@ import { createCpuBackend } from './session.js';
 import type { ThreadAdapter, WorkerInit } from './threads.js';
 
 /** tsx's ESM loader API as a file URL (resolved here: a data: URL module cannot resolve bare names). */
-function tsxApi(): string {
+export function tsxApi(): string {
   if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
   const require = createRequire(import.meta.url);
   const pkg = require('tsx/package.json') as { exports: Record<string, { import: { default: string } }> };
