@@ -19,18 +19,29 @@ import { WebgpuSession } from './session.js';
 export interface WebgpuOptions extends WebgpuSessionOptions {
   /** Compile for WebGPU's default limits (default) or the device's own. */
   readonly limits?: 'default' | 'adapter';
+  /** How contractions are written (WgslOptions.gemm): the adapter (node.ts) asks for `rows` on a software adapter; `tiled` by default. */
+  readonly gemm?: 'tiled' | 'rows';
 }
 
 /** Compiles a graph for WebGPU: the middle end with the target's limits, then the WGSL lowering. */
-export function compileForWebgpu(graph: Graph, limits: WgslLimits = WGSL_DEFAULTS): WgslProgram {
+export function compileForWebgpu(graph: Graph, limits: WgslLimits = WGSL_DEFAULTS, gemm: 'tiled' | 'rows' = 'tiled'): WgslProgram {
   const { state } = runPipeline(graph, { limits });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
-  return lowerToWgsl(state.program, state.graph, { limits });
+  return lowerToWgsl(state.program, state.graph, { limits, gemm });
 }
 
 export interface WebgpuBackend extends AsyncBackend {
   readonly device: GPUDevice;
+  /** How its contractions are written (WebgpuOptions.gemm). */
+  readonly gemm: 'tiled' | 'rows';
   load(graph: Graph): WebgpuSession;
+}
+
+/** The contraction form for an adapter: `rows` where it emulates a GPU on the CPU (Mesa lavapipe, SwiftShader; compiler/lower/wgsl/gemm-rows.ts), else `tiled`. */
+export function gemmFormFor(adapter: GPUAdapter): 'tiled' | 'rows' {
+  const info = adapter.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+  const software = info?.isFallbackAdapter === true || info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.device ?? ''} ${info?.description ?? ''}`);
+  return software ? 'rows' : 'tiled';
 }
 
 /** The SINTER_DEBUG level of the environment, where there is one (Node); 0 in a browser. */
@@ -46,6 +57,7 @@ export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = 
     name: 'webgpu',
     async: true,
     device,
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, limits), device, sessionOptions),
+    gemm: options.gemm ?? 'tiled',
+    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, limits, options.gemm), device, sessionOptions),
   };
 }

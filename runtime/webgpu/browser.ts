@@ -3,7 +3,7 @@
 /// <reference types="@webgpu/types" />
 
 import type { WebgpuBackend, WebgpuOptions } from './backend.js';
-import { createWebgpuBackend } from './backend.js';
+import { createWebgpuBackend, gemmFormFor } from './backend.js';
 
 export async function createBrowserWebgpuBackend(options: WebgpuOptions = {}): Promise<WebgpuBackend | null> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -11,5 +11,5 @@ export async function createBrowserWebgpuBackend(options: WebgpuOptions = {}): P
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
-  return createWebgpuBackend(await adapter.requestDevice({ requiredFeatures }), options);
+  return createWebgpuBackend(await adapter.requestDevice({ requiredFeatures }), { gemm: gemmFormFor(adapter), ...options });
 }

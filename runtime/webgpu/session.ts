@@ -209,6 +209,11 @@ export class WebgpuSession implements AsyncSession {
     if (flagBytes > 0) encoder.copyBufferToBuffer(this.flag!, 0, staging, at, flagBytes);
     return async () => {
       await this.settle();
+      // Measured on Dawn/lavapipe: a session's first read-back intermittently waited 11–33 s
+      // for a step that ran in 0.1 s (the example train steps at batch 3), with one compute
+      // pass for all kernels and mapAsync alone. With a pass per kernel and this wait first,
+      // none did in 16 runs; the cause inside Dawn or lavapipe is not pinned down.
+      await this.device.queue.onSubmittedWorkDone();
       await staging.mapAsync(MAP_READ);
       const bytes = staging.getMappedRange().slice(0);
       staging.unmap();
@@ -289,9 +294,7 @@ export class WebgpuSession implements AsyncSession {
       pass.setBindGroup(0, b.group);
       pass.dispatchWorkgroups(size[0]!, size[1]!, size[2]!);
     };
-    // One pass per kernel. Measured on Dawn/lavapipe: one pass holding a whole train step's
-    // dispatches stalled the first submit of a session for 11 s (the MLP at batch 3) to 25 s
-    // (the Fashion CNN at batch 3); a pass per kernel does not, at the same steady-state speed.
+    // One pass per kernel: see readback() on the first-step stall; the steady-state speed is the same.
     this.bound.forEach((b, i) => {
       const pass = encoder.beginComputePass(this.timer ? { timestampWrites: this.timer.writes(i) } : {});
       dispatch(pass, b, b.kernel.dispatch);

@@ -10,7 +10,9 @@
 //   weighted sum of it (one case per op here, to keep lavapipe's shader compiles in budget),
 //   compared with gpuReport (finite reference elements only: WGSL assumes no NaN/Inf);
 // - contractions at sizes with partial tiles in every direction, batches, strides,
-//   padding, dilation and groups, against the reference.
+//   padding, dilation and groups, against the reference, in both forms a contraction can
+//   take (the tiled GEMM for GPUs, the rows-uniform one for software adapters); the other
+//   cases run in the form this adapter gets.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +33,7 @@ import { GRAD_CASES } from '../autodiff/op-cases.js';
 import { allCloseReport, maxAbs, toleranceFor } from '../helpers/allclose.js';
 import type { HandCase } from '../ops/hand-cases.js';
 import { HAND_CASES } from '../ops/hand-cases.js';
-import { gpuReport, runGpu, webgpu } from './support.js';
+import { GEMM_FORMS, gpuReport, runGpu, webgpu } from './support.js';
 
 function oneOp(op: OpName, inputs: readonly Tensor[], attrs: Attrs = {}): { graph: Graph; feeds: Map<string, Tensor> } {
   const b = new GraphBuilder(`one_${op}`);
@@ -117,12 +119,12 @@ describe.skipIf(!webgpu)('backend webgpu', () => {
     }
   });
 
-  describe('contractions at tiled sizes', () => {
+  describe('contractions at tiled sizes, both forms', () => {
     for (const [i, c] of TILED.entries()) {
-      it(c.name, async () => {
+      it.each(GEMM_FORMS)(`${c.name} (%s)`, async (form) => {
         const inputs = c.shapes.map((s, k) => seeded(s, 10 * i + k));
         const { graph, feeds } = oneOp(c.op, inputs, c.attrs);
-        const got = (await runGpu(graph, feeds)).get('y')!;
+        const got = (await runGpu(graph, feeds, new Map(), undefined, form)).get('y')!;
         const ref = interpret(graph, { inputs: feeds, params: new Map() }).outputs.get('y')!;
         expect(allCloseReport(got, ref, toleranceOf(c.op, inputs))).toBeNull();
       });

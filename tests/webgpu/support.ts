@@ -27,16 +27,20 @@ export const webgpu: WebgpuBackend | null = await findBackend();
 /**
  * The backend where the suite runs (describe.skipIf(!webgpu) guards every use), on the one
  * device; with options, a backend of its own over that device (`watch: []` for graphs whose
- * loss may legitimately be NaN, such as random ones).
+ * loss may legitimately be NaN, such as random ones), with the adapter's contraction form
+ * unless the options name one.
  */
 export function gpu(options?: WebgpuOptions): WebgpuBackend {
   if (!webgpu) throw new Error('internal: a WebGPU test ran without an adapter');
-  return options ? createWebgpuBackend(webgpu.device, options) : webgpu;
+  return options ? createWebgpuBackend(webgpu.device, { gemm: webgpu.gemm, ...options }) : webgpu;
 }
 
+/** Both ways of writing contractions (WebgpuOptions.gemm), for the tests that cover each. */
+export const GEMM_FORMS = ['tiled', 'rows'] as const;
+
 /** Runs a graph once on WebGPU and returns the fetched outputs (every output by default); frees the session. */
-export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[]): Promise<Map<string, Tensor>> {
-  const s = gpu({ watch: [] }).load(graph);
+export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[], gemm?: 'tiled' | 'rows'): Promise<Map<string, Tensor>> {
+  const s = gpu({ watch: [], ...(gemm ? { gemm } : {}) }).load(graph);
   try {
     s.setParams(params);
     return await s.run(inputs, fetch ?? graph.outputs.map((o) => o.name));

@@ -58,7 +58,7 @@ export function chooseTiling(m: number, n: number, maxWorkgroupBytes: number, ma
 }
 
 /** A function `name(b, x, kk) -> f32` computing one operand element: its batch, row (or column) and reduction position decoded into the template's variables. */
-function operandFunction(name: string, operand: Expr, mask: Expr | null, batch: readonly IndexVar[], side: readonly IndexVar[], reduce: readonly IndexVar[]): { lines: string[]; em: WgslEmitter } {
+export function operandFunction(name: string, operand: Expr, mask: Expr | null, batch: readonly IndexVar[], side: readonly IndexVar[], reduce: readonly IndexVar[]): { lines: string[]; em: WgslEmitter } {
   const tests = conjuncts(mask);
   const em = new WgslEmitter([operand, ...tests], { load: loadContext() });
   const top = newBlock(null);
@@ -80,7 +80,7 @@ function operandFunction(name: string, operand: Expr, mask: Expr | null, batch: 
 }
 
 /** The epilogue at one output point: the kernel's values with the accumulator for the template, stored. */
-function epilogueFunction(k: ExprKernel, p: GemmPlan, cx: KernelContext): { lines: string[]; em: WgslEmitter } {
+export function epilogueFunction(k: ExprKernel, p: GemmPlan, cx: KernelContext): { lines: string[]; em: WgslEmitter } {
   const em = new WgslEmitter(k.values, { load: loadContext(), replaced: new Map([[p.template.id, 'acc']]) });
   const top = newBlock(null);
   const ys = k.values.map((v) => {

@@ -24,6 +24,8 @@ import { numel } from '../../ir/types.js';
 import type { Kernel, KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
 import { alignUp, tensorBytes } from '../../kernel/target.js';
 import { gemmKernel } from './gemm.js';
+import { rowsGemmKernel } from './gemm-rows.js';
+import type { MadeKernel } from './kernel.js';
 import { opKernel, pointKernel } from './kernel.js';
 import type { WgslLimits } from './limits.js';
 import { WGSL_DEFAULTS, WgslLimitError } from './limits.js';
@@ -69,6 +71,11 @@ export interface WgslProgram {
 
 export interface WgslOptions {
   readonly limits?: WgslLimits;
+  /**
+   * How contractions are written: `tiled` (workgroup-memory tiles, for GPUs; the default) or
+   * `rows` (no workgroup memory, uniform row operands: for software adapters, gemm-rows.ts).
+   */
+  readonly gemm?: 'tiled' | 'rows';
 }
 
 /** What a kernel generator needs: the layout, the graph's nodes for comments, the limits. */
@@ -146,7 +153,8 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
     if (spaces.length > limits.maxStorageBindings) {
       throw new WgslLimitError('maxStorageBuffersPerShaderStage', limits.maxStorageBindings, spaces.length, k.loc, `kernel ${k.name}`, 'the model\'s state spans too many 128 MiB chunks; compile for the adapter\'s own limits');
     }
-    const made = k.kind === 'op' ? opKernel(k, cx, spaces) : (k.kind === 'contraction' ? gemmKernel(k, cx, spaces) : null) ?? pointKernel(k, cx, spaces);
+    const contraction = (): MadeKernel | null => (k.kind !== 'contraction' ? null : (options.gemm === 'rows' ? rowsGemmKernel(k, cx, spaces) : null) ?? gemmKernel(k, cx, spaces));
+    const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? pointKernel(k, cx, spaces);
     const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
     return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, ...made };
   });
