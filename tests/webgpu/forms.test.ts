@@ -1,6 +1,7 @@
 // Which contraction form a program gets: `rows` on software adapters, `tiled` on GPUs, and the lowering writing each (or falling back to tiles).
 
 import { describe, expect, it } from 'vitest';
+import { loadTrainingModel } from '../../cli/training.js';
 import { GraphBuilder } from '../../compiler/ir/graph.js';
 import { compileForWebgpu, gemmFormFor } from '../../runtime/webgpu/backend.js';
 
@@ -31,8 +32,16 @@ describe('contraction forms', () => {
     const tiled = compileForWebgpu(g).kernels.map((k) => k.form);
     const rows = compileForWebgpu(g, undefined, 'rows').kernels.map((k) => k.form);
     expect(tiled.some((f) => f.startsWith('gemm 37x53x29'))).toBe(true);
-    expect(rows.some((f) => f.startsWith('gemm-rows 37x53x29 block 8x'))).toBe(true);
+    expect(rows.some((f) => f.startsWith('gemm-rows 37x53x29 block 8x') && f.endsWith('uniform rows'))).toBe(true);
     expect(rows.some((f) => f.startsWith('gemm '))).toBe(false);
+  });
+
+  it('makes the operand with fewer reads the uniform one: both ways in the Fashion CNN train step', async () => {
+    const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
+    const forms = compileForWebgpu(model.graphs.train(4), undefined, 'rows').kernels.map((k) => k.form);
+    // The filter gradients read image patches (one load) against the ReLU-masked output gradient (three).
+    expect(forms.filter((f) => /^gemm-rows .*conv|uniform cols$/.test(f)).length).toBeGreaterThanOrEqual(2);
+    expect(forms.some((f) => f.endsWith('uniform rows'))).toBe(true);
   });
 
   it('spreads 288 columns over 9 workgroups of 8 invocations, not 2 of 64 (fewest unused columns)', () => {

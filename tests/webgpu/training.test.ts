@@ -63,14 +63,9 @@ describe.skipIf(!webgpu)('train steps of the example models, webgpu against cpu'
       try {
         cpu.setParams(params);
         dev.setParams(params);
-        await dev.whenReady();
         const names = graph.outputs.filter((o) => o.aliases === undefined).map((o) => o.name);
         for (let step = 0; step < 2; step++) {
-          const started = performance.now();
-          const got = await dev.run(inputs, names);
-          // The first step once stalled 11–25 s here (session.ts, encodeKernels); it takes well under 0.5 s.
-          expect(performance.now() - started).toBeLessThan(5000);
-          const report = gpuReport(got, cpu.run(inputs, names));
+          const report = gpuReport(await dev.run(inputs, names), cpu.run(inputs, names));
           if (report) expect.fail(`step ${step}: ${report}`);
         }
         const report = gpuReport(await dev.getParams(), cpu.getParams());
