@@ -212,7 +212,8 @@ export class WebgpuSession implements AsyncSession {
       // Measured on Dawn/lavapipe: a session's first read-back intermittently waited 11–33 s
       // for a step that ran in 0.1 s (the example train steps at batch 3), with one compute
       // pass for all kernels and mapAsync alone. With a pass per kernel and this wait first,
-      // none did in 16 runs; the cause inside Dawn or lavapipe is not pinned down.
+      // none did in 16 single-process runs, but the stall still shows at times while several
+      // test processes share the machine; its cause inside Dawn or lavapipe is not pinned down.
       await this.device.queue.onSubmittedWorkDone();
       await staging.mapAsync(MAP_READ);
       const bytes = staging.getMappedRange().slice(0);
