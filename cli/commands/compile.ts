@@ -55,9 +55,9 @@ export function writeProgram(p: WgslProgram, dir: string): void {
   writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifestOf(p), null, 2)}\n`);
 }
 
-function compileOrExplain(graph: Graph): WgslProgram {
+function compileOrExplain(graph: Graph, gemm: 'tiled' | 'rows'): WgslProgram {
   try {
-    return compileForWebgpu(graph);
+    return compileForWebgpu(graph, undefined, gemm);
   } catch (e) {
     if (e instanceof WgslLimitError) throw new UserError(e.message, e.hint);
     throw e;
@@ -73,11 +73,13 @@ export function registerCompile(program: Command): void {
     .option('--target <target>', 'what to compile to (wgsl)', 'wgsl')
     .option('--batch <n>', 'value of the batch dimension', '1')
     .option('--train', 'compile the train step of the model\'s train block (forward, backward and optimizer update)')
-    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean }) => {
+    .option('--gemm <form>', "contraction kernels: 'tiled' (workgroup-memory tiles, for GPUs) or 'rows' (no workgroup memory, for software adapters such as lavapipe)", 'tiled')
+    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string }) => {
       if (opts.target !== 'wgsl') throw new UsageError(`--target must be wgsl, got '${opts.target}'`);
+      if (opts.gemm !== 'tiled' && opts.gemm !== 'rows') throw new UsageError(`--gemm must be tiled or rows, got '${opts.gemm}'`);
       const batch = positiveInt(opts.batch, '--batch');
       const graph = opts.train ? (await loadTrainingModel(file, undefined)).graphs.train(batch) : loadModel(file, { batch }).graph;
-      const p = compileOrExplain(graph);
+      const p = compileOrExplain(graph, opts.gemm);
       writeProgram(p, opts.out);
       process.stdout.write(`wrote ${p.kernels.length} kernels and manifest.json to ${opts.out}\n`);
     });

@@ -68,7 +68,7 @@ describe('cpu backend through the browser adapter', () => {
 
   it('defaults to the navigator.hardwareConcurrency cores', () => {
     expect(browserThreads(webWorker, 5).cores).toBe(5);
-    const nav = globalThis.navigator as { hardwareConcurrency?: number } | undefined;
+    const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
     expect(browserThreads(webWorker).cores).toBe(nav?.hardwareConcurrency ?? 1);
   });
 });
