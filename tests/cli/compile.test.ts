@@ -1,0 +1,50 @@
+// `sinter compile --target wgsl`: the executable on disk (manifest + one .wgsl per kernel, commented back to the DSL), both contraction forms, usage errors.
+//
+// Compiling needs no adapter, so these run everywhere; the WGSL itself runs in tests/webgpu.
+
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+interface Manifest {
+  format: string;
+  kernels: { name: string; file: string; form: string; loc?: { file: string; line: number } }[];
+  buffers: { byteOffset: number }[];
+}
+
+describe('sinter compile --target wgsl', () => {
+  it('writes a manifest and one commented .wgsl file per kernel; --gemm picks the contraction form', { timeout: 60_000 }, async () => {
+    const forms: Record<string, string[]> = {};
+    for (const gemm of ['tiled', 'rows']) {
+      const dir = join(mkdtempSync(join(tmpdir(), 'sinter-compile-')), 'out');
+      const r = await runCli('compile', 'examples/fashion_cnn.sinter', '--train', '--batch', '4', '-o', dir, '--gemm', gemm);
+      expect(r.status, r.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+      expect(manifest.format).toBe('sinter-wgsl-1');
+      expect(readdirSync(dir).sort()).toEqual([...manifest.kernels.map((k) => k.file), 'manifest.json'].sort());
+      for (const k of manifest.kernels) {
+        const source = readFileSync(join(dir, k.file), 'utf8');
+        expect(source).toMatch(/@compute @workgroup_size\(/);
+        expect(source.startsWith(`// Sinter kernel ${k.name} of @`), k.name).toBe(true);
+        if (k.loc) expect(source).toContain(`examples/fashion_cnn.sinter:${k.loc.line}:`);
+      }
+      // Arena offsets respect WebGPU's default minStorageBufferOffsetAlignment.
+      for (const b of manifest.buffers) expect(b.byteOffset % 256).toBe(0);
+      forms[gemm] = manifest.kernels.map((k) => k.form).filter((f) => f.startsWith('gemm'));
+    }
+    expect(forms['tiled']!.length).toBeGreaterThan(0);
+    expect(forms['rows']!.some((f) => f.startsWith('gemm-rows'))).toBe(true);
+    expect(forms['tiled']!.some((f) => f.startsWith('gemm-rows'))).toBe(false);
+  });
+
+  it('rejects an unknown target or contraction form as a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sinter-compile-'));
+    for (const args of [['--target', 'spirv'], ['--gemm', 'wide']]) {
+      const r = await runCli('compile', 'examples/mlp.sinter', '-o', dir, ...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^error: --(target|gemm) must be/);
+    }
+  });
+});
