@@ -2,17 +2,20 @@
 //
 // Programs are compiled against WebGPU's default limits unless `limits: 'adapter'` asks for
 // the device's own, so a program that runs here runs in every browser. No Node imports: the
-// Node adapter (node.ts) and the browser adapter (browser.ts) create the device.
+// Node adapter (node.ts) and the browser adapter (browser.ts) create the device, both through
+// requestDeviceFor, which asks for the features the options need.
 
 /// <reference types="@webgpu/types" />
 
 import type { Graph } from '../../compiler/ir/graph.js';
 import type { WgslLimits } from '../../compiler/lower/wgsl/limits.js';
 import { WGSL_DEFAULTS, limitsOfAdapter } from '../../compiler/lower/wgsl/limits.js';
+import type { Precision } from '../../compiler/lower/wgsl/emit.js';
 import type { WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import { lowerToWgsl } from '../../compiler/lower/wgsl/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
 import type { AsyncBackend } from '../session.js';
+import { ShaderF16Unavailable } from './errors.js';
 import type { WebgpuSessionOptions } from './session.js';
 import { WebgpuSession } from './session.js';
 
@@ -21,13 +24,35 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
   readonly limits?: 'default' | 'adapter';
   /** How contractions are written (WgslOptions.gemm): the adapter (node.ts) asks for `rows` on a software adapter; `tiled` by default. */
   readonly gemm?: 'tiled' | 'rows';
+  /**
+   * The float type kernels compute in: `f32` (the default) or `f16`, which needs the
+   * adapter's `shader-f16` feature (ShaderF16Unavailable otherwise). Storage stays float32,
+   * so sessions take and return f32 tensors either way; arithmetic is f16 but sums, means
+   * and contractions accumulate in f32 and tanh, sigmoid, gelu and pow run in f32
+   * (compiler/lower/wgsl/emit.ts). Expect about 3 significant digits (f16 rounding is 2^-11
+   * relative) and constants below 6e-8 flushed to zero — an optimizer's epsilon of 1e-8
+   * among them, so train with SGD or at f32.
+   */
+  readonly precision?: Precision;
 }
 
 /** Compiles a graph for WebGPU: the middle end with the target's limits, then the WGSL lowering. */
-export function compileForWebgpu(graph: Graph, limits: WgslLimits = WGSL_DEFAULTS, gemm: 'tiled' | 'rows' = 'tiled'): WgslProgram {
+export function compileForWebgpu(graph: Graph, limits: WgslLimits = WGSL_DEFAULTS, gemm: 'tiled' | 'rows' = 'tiled', precision: Precision = 'f32'): WgslProgram {
   const { state } = runPipeline(graph, { limits });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
-  return lowerToWgsl(state.program, state.graph, { limits, gemm });
+  return lowerToWgsl(state.program, state.graph, { limits, gemm, precision });
+}
+
+/** A device of an adapter with `timestamp-query` where it has it, and `shader-f16` where it has it or precision f16 needs it. */
+export async function requestDeviceFor(adapter: GPUAdapter, precision: Precision = 'f32'): Promise<GPUDevice> {
+  if (precision === 'f16' && !adapter.features.has('shader-f16')) throw new ShaderF16Unavailable(`the adapter (${adapterName(adapter)})`);
+  const requiredFeatures = (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f));
+  return adapter.requestDevice({ requiredFeatures });
+}
+
+function adapterName(adapter: GPUAdapter): string {
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  return [info?.vendor, info?.device || info?.description].filter((x) => x).join(' ') || 'unnamed';
 }
 
 export interface WebgpuBackend extends AsyncBackend {
@@ -52,12 +77,14 @@ function envDebug(): number {
 
 export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = {}): WebgpuBackend {
   const limits = options.limits === 'adapter' ? limitsOfAdapter(device.limits) : WGSL_DEFAULTS;
+  const precision = options.precision ?? 'f32';
+  if (precision === 'f16' && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device (requested without it)');
   const sessionOptions: WebgpuSessionOptions = { ...options, debug: options.debug ?? envDebug() };
   return {
     name: 'webgpu',
     async: true,
     device,
     gemm: options.gemm ?? 'tiled',
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, limits, options.gemm), device, sessionOptions),
+    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, limits, options.gemm, precision), device, sessionOptions),
   };
 }

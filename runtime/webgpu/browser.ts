@@ -3,13 +3,12 @@
 /// <reference types="@webgpu/types" />
 
 import type { WebgpuBackend, WebgpuOptions } from './backend.js';
-import { createWebgpuBackend, gemmFormFor } from './backend.js';
+import { createWebgpuBackend, gemmFormFor, requestDeviceFor } from './backend.js';
 
 export async function createBrowserWebgpuBackend(options: WebgpuOptions = {}): Promise<WebgpuBackend | null> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
-  return createWebgpuBackend(await adapter.requestDevice({ requiredFeatures }), { gemm: gemmFormFor(adapter), ...options });
+  return createWebgpuBackend(await requestDeviceFor(adapter, options.precision), { gemm: gemmFormFor(adapter), ...options });
 }

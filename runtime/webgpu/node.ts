@@ -2,7 +2,8 @@
 //
 // The `webgpu` package is imported lazily, so loading Sinter does not load Dawn. Dawn's
 // Vulkan loader wants XDG_RUNTIME_DIR; it is set to the temp directory when missing.
-// `timestamp-query` is requested when the adapter has it (per-kernel times at SINTER_DEBUG=2).
+// `timestamp-query` is requested when the adapter has it (per-kernel times at SINTER_DEBUG=2),
+// and `shader-f16` too (WebgpuOptions.precision: 'f16' needs it).
 // On a software adapter (lavapipe) contractions are written in the form made for CPUs
 // (compiler/lower/wgsl/gemm-rows.ts).
 
@@ -11,7 +12,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { WebgpuBackend, WebgpuOptions } from './backend.js';
-import { createWebgpuBackend, gemmFormFor } from './backend.js';
+import type { Precision } from '../../compiler/lower/wgsl/emit.js';
+import { createWebgpuBackend, gemmFormFor, requestDeviceFor } from './backend.js';
 
 export interface NodeWebgpuOptions extends WebgpuOptions {
   /** Dawn toggles and options, as the `webgpu` package's `create` takes them (default none). */
@@ -31,12 +33,11 @@ export async function nodeGpu(dawn: readonly string[] = []): Promise<GPU> {
   return gpu;
 }
 
-/** The first adapter Dawn finds and a device of it, or null when there is none. */
-export async function requestNodeDevice(dawn: readonly string[] = []): Promise<{ adapter: GPUAdapter; device: GPUDevice } | null> {
+/** The first adapter Dawn finds and a device of it, or null when there is none; ShaderF16Unavailable when precision f16 is asked of an adapter without `shader-f16`. */
+export async function requestNodeDevice(dawn: readonly string[] = [], precision: Precision = 'f32'): Promise<{ adapter: GPUAdapter; device: GPUDevice } | null> {
   const adapter = await (await nodeGpu(dawn)).requestAdapter();
   if (!adapter) return null;
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
-  return { adapter, device: await adapter.requestDevice({ requiredFeatures }) };
+  return { adapter, device: await requestDeviceFor(adapter, precision) };
 }
 
 /**
@@ -64,7 +65,7 @@ export async function hasHardwareAdapter(): Promise<boolean> {
 
 /** The WebGPU backend on Dawn, or null when no adapter is found (no GPU and no software Vulkan driver). */
 export async function createNodeWebgpuBackend(options: NodeWebgpuOptions = {}): Promise<WebgpuBackend | null> {
-  const found = await requestNodeDevice(options.dawn);
+  const found = await requestNodeDevice(options.dawn, options.precision);
   if (!found) return null;
   return createWebgpuBackend(found.device, { gemm: gemmFormFor(found.adapter), ...options });
 }

@@ -14,6 +14,15 @@
 // rather than in the true result (tanh, sigmoid). Integers are i32 (wrapping, as WGSL's
 // are), bools are WGSL bools in registers and u32 0/1 in storage. Identifiers are
 // compiler-made: index variables `v<id>`, temporaries `t<n>`, accumulators `s<n>`.
+//
+// Precision 'f16' (WgslOptions.precision) computes in half precision where storage stays
+// float32: the expression type f32 is WGSL's f16 and the wide type f64 is f32, so the sums
+// the kernel lowering already marks wide accumulate in f32, and so does every other sum or
+// mean (their accumulators are f32 whatever the body's type). The helpers (tanh, sigmoid,
+// gelu, pow) run in f32 on converted arguments: their clamps are float32's, and f16's range
+// (±65504) would overflow inside their formulas. Constants beyond f16's range are clamped
+// to it; constants below its smallest subnormal round to zero (an optimizer's epsilon of
+// 1e-8 does), which is why f16 is a choice, not the default.
 
 import type { BinaryFn, EType, Expr, IndexVar, UnaryFn } from '../../kernel/expr.js';
 import { children, topoOrder } from '../../kernel/expr.js';
@@ -34,13 +43,24 @@ export function indent(lines: readonly string[], by = '  '): string[] {
   return lines.map((l) => `${by}${l}`);
 }
 
-/** The WGSL type of an expression type (f64 is f32: WGSL has no doubles). */
-export function wgslType(t: EType): 'f32' | 'i32' | 'bool' {
-  return t === 'f64' ? 'f32' : t;
+/** The float type kernels compute in (WgslOptions.precision); storage is float32 either way. */
+export type Precision = 'f32' | 'f16';
+
+/** The WGSL type of an expression type: f64 is f32 (WGSL has no doubles), f32 is the precision's float. */
+export function wgslType(t: EType, fp: Precision = 'f32'): 'f32' | 'f16' | 'i32' | 'bool' {
+  return t === 'f64' ? 'f32' : t === 'f32' ? fp : t;
 }
 
-/** A number as a WGSL literal of an expression type that reads back as the same value. */
-export function literal(x: number, t: EType): string {
+/** f16's largest finite value. */
+const F16_MAX = 65504;
+
+/** A number as a WGSL literal of an expression type that reads back as the same value (in f16, the nearest one in range). */
+export function literal(x: number, t: EType, fp: Precision = 'f32'): string {
+  if (wgslType(t, fp) === 'f16') {
+    if (!Number.isFinite(x)) return `f16(${literal(x, 'f32')})`;
+    const h = Math.max(-F16_MAX, Math.min(F16_MAX, x));
+    return Object.is(h, -0) ? '(-0.0h)' : h < 0 ? `(${String(h)}h)` : `${String(h)}h`;
+  }
   switch (t) {
     case 'bool':
       return x ? 'true' : 'false';
@@ -123,6 +143,8 @@ export interface EmitContext {
   readonly load: (slot: number, index: string, type: EType) => string;
   /** Expressions computed elsewhere (a contraction's accumulator) and their text, valid in the innermost block. */
   readonly replaced?: ReadonlyMap<number, string>;
+  /** The float type of arithmetic (default f32). */
+  readonly precision?: Precision;
 }
 
 type Reduce = Extract<Expr, { kind: 'reduce' }>;
@@ -134,11 +156,13 @@ export class WgslEmitter {
   readonly helpers = new Set<Helper>();
   /** Nodes that read a replaced expression: they live no further out than it does. */
   private readonly pinned = new Set<number>();
+  private readonly fp: Precision;
 
   constructor(
     roots: readonly Expr[],
     private readonly cx: EmitContext,
   ) {
+    this.fp = cx.precision ?? 'f32';
     for (const e of topoOrder(roots)) {
       for (const c of new Set(children(e))) this.uses.set(c.id, (this.uses.get(c.id) ?? 0) + 1);
       if (cx.replaced?.has(e.id) || children(e).some((c) => this.pinned.has(c.id))) this.pinned.add(e.id);
@@ -177,7 +201,7 @@ export class WgslEmitter {
     if (swap !== undefined) return this.define(home, e, swap);
     switch (e.kind) {
       case 'const':
-        return literal(e.value, e.type);
+        return literal(e.value, e.type, this.fp);
       case 'var':
         return `v${e.v.id}`;
       case 'reduce':
@@ -202,7 +226,7 @@ export class WgslEmitter {
       case 'select':
         return `select(${g(e.b)}, ${g(e.a)}, ${g(e.cond)})`;
       case 'cast':
-        return castText(e.x.type, e.type, g(e.x));
+        return castText(e.x.type, e.type, g(e.x), this.fp);
       default:
         throw new Error(`internal: emitter asked for a ${e.kind} node as an operation`);
     }
@@ -211,6 +235,13 @@ export class WgslEmitter {
   private use(h: Helper): string {
     this.helpers.add(h);
     return h;
+  }
+
+  /** A call of an f32 helper on arguments of type `type`: converted to f32 and back where the type is f16. */
+  private call(h: Helper, type: EType, args: readonly string[]): string {
+    const half = wgslType(type, this.fp) === 'f16';
+    const call = `${this.use(h)}(${args.map((a) => (half ? `f32(${a})` : a)).join(', ')})`;
+    return half ? `f16(${call})` : call;
   }
 
   private unary(fn: UnaryFn, type: EType, x: string): string {
@@ -229,14 +260,14 @@ export class WgslEmitter {
       case 'rsqrt':
         return `inverseSqrt(${x})`;
       case 'relu':
-        return float ? `max(${x}, 0.0f)` : `max(${x}, 0i)`;
+        return float ? `max(${x}, ${literal(0, type, this.fp)})` : `max(${x}, 0i)`;
       case 'sigmoid':
-        return `${this.use('sigmoid_')}(${x})`;
+        return this.call('sigmoid_', type, [x]);
       case 'tanh':
-        return `${this.use('tanh_')}(${x})`;
+        return this.call('tanh_', type, [x]);
       case 'gelu':
         this.use('tanh_');
-        return `${this.use('gelu_')}(${x})`;
+        return this.call('gelu_', type, [x]);
       case 'not':
         return `(!${x})`;
       default:
@@ -260,7 +291,7 @@ export class WgslEmitter {
       case 'minimum':
         return `min(${a}, ${b})`;
       case 'pow':
-        return `${this.use('pow_')}(${a}, ${b})`;
+        return this.call('pow_', operand, [a, b]);
       case 'less':
         return `(${a} < ${b})`;
       case 'greater':
@@ -294,10 +325,14 @@ export class WgslEmitter {
     const innermost = own[own.length - 1]!;
     const acc = this.fresh('s');
     const best = this.fresh('b');
-    const ty = wgslType(e.fn === 'argmax' ? e.body.type : e.type);
+    const valueTy = wgslType(e.fn === 'argmax' ? e.body.type : e.type, this.fp);
+    // Sums accumulate in f32 where the precision's float is f16 (see the header).
+    const sum = e.fn === 'sum' || e.fn === 'mean';
+    const ty = sum && valueTy === 'f16' ? 'f32' : valueTy;
+    const widen = (x: string): string => (ty === valueTy ? x : `f32(${x})`);
     // The lowest finite float rather than -infinity: kernels assume finite values (a max over no points is unspecified).
-    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : literal(-3.4028234663852886e38, 'f32');
-    const init = e.fn === 'max' || e.fn === 'argmax' ? lowest : e.init ? this.gen(e.init, base, home) : literal(0, e.type);
+    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : ty === 'f16' ? literal(-F16_MAX, 'f32', 'f16') : literal(-3.4028234663852886e38, 'f32');
+    const init = e.fn === 'max' || e.fn === 'argmax' ? lowest : e.init ? widen(this.gen(e.init, base, home)) : ty === valueTy ? literal(0, e.type, this.fp) : literal(0, 'f64');
     for (const c of conjuncts(e.where)) {
       const cb = this.home(c, inner);
       const at = own.includes(cb) ? cb : own[0]!;
@@ -308,7 +343,7 @@ export class WgslEmitter {
     switch (e.fn) {
       case 'sum':
       case 'mean':
-        innermost.lines.push(`${acc} += ${body};`);
+        innermost.lines.push(`${acc} += ${widen(body)};`);
         break;
       case 'max':
         innermost.lines.push(`${acc} = max(${acc}, ${body});`);
@@ -330,8 +365,8 @@ export class WgslEmitter {
       home.lines.push(`for (var ${once} = 0i; ${once} < 1i; ${once}++) {`, ...indent(own[0]!.lines), '}');
     }
     const count = e.vars.reduce((n, v) => n * v.extent, 1);
-    const value = e.fn === 'argmax' ? best : e.fn === 'mean' ? `(${acc} / ${literal(count, 'f32')})` : acc;
-    return this.define(home, e, value);
+    const value = e.fn === 'argmax' ? best : e.fn === 'mean' ? `(${acc} / ${literal(count, 'f64')})` : acc;
+    return this.define(home, e, ty === valueTy ? value : `${valueTy}(${value})`);
   }
 }
 
@@ -342,17 +377,18 @@ export function conjuncts(e: Expr | null): Expr[] {
   return [e];
 }
 
-function castText(from: EType, to: EType, x: string): string {
-  const a = wgslType(from);
-  const b = wgslType(to);
+function castText(from: EType, to: EType, x: string, fp: Precision): string {
+  const a = wgslType(from, fp);
+  const b = wgslType(to, fp);
   if (a === b) return x;
   switch (b) {
     case 'bool':
-      return a === 'f32' ? `(${x} != 0.0f)` : `(${x} != 0i)`;
+      return a === 'i32' ? `(${x} != 0i)` : `(${x} != ${literal(0, from, fp)})`;
     case 'i32':
       return `i32(${x})`;
     case 'f32':
-      return `f32(${x})`;
+    case 'f16':
+      return `${b}(${x})`;
     default:
       return b satisfies never;
   }

@@ -80,8 +80,8 @@ export function rowsGemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonl
   const w = invocations(lExt, cx.limits.maxInvocations);
   const dispatch: [number, number, number] = [Math.ceil(lExt / (w * RN)), Math.ceil(uExt / RM), p.nb];
   if (Math.max(...dispatch) > cx.limits.maxWorkgroupsPerDim) return null;
-  const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars);
-  const b = operandFunction('opCols', p.colOperand, p.maskSide === 'cols' ? p.mask : null, p.batch, p.cols, p.reduceVars);
+  const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars, cx.precision);
+  const b = operandFunction('opCols', p.colOperand, p.maskSide === 'cols' ? p.mask : null, p.batch, p.cols, p.reduceVars, cx.precision);
   const epi = epilogueFunction(k, p, cx);
   const helpers = new Set([...a.em.helpers, ...b.em.helpers, ...epi.em.helpers]);
   const us = Array.from({ length: RM }, (_, i) => i);

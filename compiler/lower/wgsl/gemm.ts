@@ -17,14 +17,16 @@
 // accumulator in place of the template. Tiles shrink for small operands (a Dense layer of
 // 10 units gets 16-wide tiles) and to fit the workgroup memory and invocation limits.
 // Sums run in float32 in k-tile order, so results differ from the reference's float64
-// sums within the contraction tolerance of DESIGN.md.
+// sums within the contraction tolerance of DESIGN.md. At precision f16 the operands are
+// computed in f16 and handed to the tiles as f32: products and sums stay f32.
 
 import type { Expr, IndexVar } from '../../kernel/expr.js';
 import type { ExprKernel } from '../../kernel/program.js';
 import { kernelFlops } from '../cpu/kernel.js';
 import type { GemmPlan } from '../cpu/gemm.js';
 import { planGemm } from '../cpu/gemm.js';
-import { WgslEmitter, conjuncts, helperSource, indent, newBlock } from './emit.js';
+import type { Precision } from './emit.js';
+import { WgslEmitter, conjuncts, helperSource, indent, newBlock, wgslType } from './emit.js';
 import type { MadeKernel } from './kernel.js';
 import { loadContext, loadFunctions, shader, slotTypes, storeText, unravelLines } from './kernel.js';
 import type { KernelContext } from './lower.js';
@@ -58,9 +60,9 @@ export function chooseTiling(m: number, n: number, maxWorkgroupBytes: number, ma
 }
 
 /** A function `name(b, x, kk) -> f32` computing one operand element: its batch, row (or column) and reduction position decoded into the template's variables. */
-export function operandFunction(name: string, operand: Expr, mask: Expr | null, batch: readonly IndexVar[], side: readonly IndexVar[], reduce: readonly IndexVar[]): { lines: string[]; em: WgslEmitter } {
+export function operandFunction(name: string, operand: Expr, mask: Expr | null, batch: readonly IndexVar[], side: readonly IndexVar[], reduce: readonly IndexVar[], precision: Precision): { lines: string[]; em: WgslEmitter } {
   const tests = conjuncts(mask);
-  const em = new WgslEmitter([operand, ...tests], { load: loadContext() });
+  const em = new WgslEmitter([operand, ...tests], { load: loadContext(), precision });
   const top = newBlock(null);
   const conds = tests.map((c) => em.gen(c, [top], top));
   const value = em.gen(operand, [top], top);
@@ -81,7 +83,9 @@ export function operandFunction(name: string, operand: Expr, mask: Expr | null, 
 
 /** The epilogue at one output point: the kernel's values with the accumulator for the template, stored. */
 export function epilogueFunction(k: ExprKernel, p: GemmPlan, cx: KernelContext): { lines: string[]; em: WgslEmitter } {
-  const em = new WgslEmitter(k.values, { load: loadContext(), replaced: new Map([[p.template.id, 'acc']]) });
+  // The accumulator is f32; the epilogue computes in the precision's float.
+  const acc = wgslType(p.template.type, cx.precision) === 'f16' ? 'f16(acc)' : 'acc';
+  const em = new WgslEmitter(k.values, { load: loadContext(), replaced: new Map([[p.template.id, acc]]), precision: cx.precision });
   const top = newBlock(null);
   const ys = k.values.map((v) => {
     const text = em.gen(v, [top], top);
@@ -97,7 +101,7 @@ export function epilogueFunction(k: ExprKernel, p: GemmPlan, cx: KernelContext):
       ...unravelLines(p.cols, 'c'),
       `let q = (b * ${p.m}i + r) * ${p.n}i + c;`,
       ...top.lines,
-      ...k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!)),
+      ...k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision)),
     ]),
     '}',
   ];
@@ -116,8 +120,8 @@ export function gemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
   if (worst > max) throw new WgslLimitError('maxComputeWorkgroupsPerDimension', max, worst, k.loc, `contraction ${k.name} (${p.nb}×${p.m}×${p.n}, tiles ${t.tm}×${t.tn})`, 'use a smaller batch or split the layer');
   const { tm, tn, kt } = t;
   const threads = (tm / R) * (tn / R);
-  const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars);
-  const b = operandFunction('opCols', p.colOperand, p.maskSide === 'cols' ? p.mask : null, p.batch, p.cols, p.reduceVars);
+  const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars, cx.precision);
+  const b = operandFunction('opCols', p.colOperand, p.maskSide === 'cols' ? p.mask : null, p.batch, p.cols, p.reduceVars, cx.precision);
   const epi = epilogueFunction(k, p, cx);
   const helpers = new Set([...a.em.helpers, ...b.em.helpers, ...epi.em.helpers]);
   const tileLoad = (tile: string, fn: string, extent: number, size: number): string[] => [

@@ -9,8 +9,8 @@
 import type { EType, Expr } from '../../kernel/expr.js';
 import type { ExprKernel, OpKernel } from '../../kernel/program.js';
 import { kernelFlops } from '../cpu/kernel.js';
-import type { Block, EmitContext } from './emit.js';
-import { WgslEmitter, helperSource, indent, newBlock } from './emit.js';
+import type { Block, EmitContext, Precision } from './emit.js';
+import { WgslEmitter, helperSource, indent, newBlock, wgslType } from './emit.js';
 import type { KernelContext, WgslBuffer, WgslKernel } from './lower.js';
 import { WgslLimitError } from './limits.js';
 
@@ -25,9 +25,11 @@ function element(b: WgslBuffer, index: string): string {
   return `m${b.space}[${b.word === 0 ? '' : `${b.word}u + `}u32(${index})]`;
 }
 
-/** A stored word as a value of an expression type. */
-function fromWord(word: string, t: EType): string {
-  return t === 'bool' ? `(${word} != 0u)` : t === 'i32' ? `bitcast<i32>(${word})` : `bitcast<f32>(${word})`;
+/** A stored word as a value of an expression type (floats are stored as f32 and converted where the precision is f16). */
+function fromWord(word: string, t: EType, fp: Precision): string {
+  if (t === 'bool') return `(${word} != 0u)`;
+  if (t === 'i32') return `bitcast<i32>(${word})`;
+  return wgslType(t, fp) === 'f16' ? `f16(bitcast<f32>(${word}))` : `bitcast<f32>(${word})`;
 }
 
 /** The load function of each input slot: `ld<slot>(i)` reads element i of the slot's buffer. */
@@ -35,14 +37,13 @@ export function loadFunctions(k: ExprKernel, cx: KernelContext, slotTypes: Reado
   return k.inputs.map((id, slot) => {
     const b = cx.buffers[id]!;
     const t = slotTypes.get(slot) ?? (b.type.dtype === 'f32' ? 'f32' : b.type.dtype);
-    const ty = t === 'f64' ? 'f32' : t;
-    return `fn ld${slot}(i: i32) -> ${ty} { return ${fromWord(element(b, 'i'), t)}; }`;
+    return `fn ld${slot}(i: i32) -> ${wgslType(t, cx.precision)} { return ${fromWord(element(b, 'i'), t, cx.precision)}; }`;
   });
 }
 
-/** The statement storing `value` (of the buffer's dtype) at element `index` of a buffer. */
-export function storeText(b: WgslBuffer, index: string, value: string): string {
-  const word = b.type.dtype === 'bool' ? `select(0u, 1u, ${value})` : `bitcast<u32>(${value})`;
+/** The statement storing `value` (of the buffer's dtype, in the precision's float) at element `index` of a buffer. */
+export function storeText(b: WgslBuffer, index: string, value: string, fp: Precision = 'f32'): string {
+  const word = b.type.dtype === 'bool' ? `select(0u, 1u, ${value})` : b.type.dtype === 'f32' && fp === 'f16' ? `bitcast<u32>(f32(${value}))` : `bitcast<u32>(${value})`;
   return `${element(b, index)} = ${word};`;
 }
 
@@ -96,14 +97,15 @@ export function unravelLines(vars: readonly { id: number; extent: number }[], q:
 }
 
 export function shader(cx: KernelContext, spaces: readonly number[], form: string, parts: readonly string[][]): string {
-  return [...cx.header, `// form: ${form}`, '', ...bindingLines(spaces), '', ...parts.flatMap((p) => (p.length > 0 ? [...p, ''] : []))].join('\n');
+  const enable = cx.precision === 'f16' ? ['enable f16;'] : [];
+  return [...cx.header, `// form: ${form}`, ...enable, '', ...bindingLines(spaces), '', ...parts.flatMap((p) => (p.length > 0 ? [...p, ''] : []))].join('\n');
 }
 
 export function pointKernel(k: ExprKernel, cx: KernelContext, spaces: readonly number[]): MadeKernel {
   const n = k.space.reduce((a, b) => a * b, 1);
   const wg = pointWorkgroup(cx.limits.maxInvocations);
   const dispatch = grid(Math.ceil(n / wg), cx, `kernel ${k.name} (${n} elements)`, k.loc);
-  const em = new WgslEmitter(k.values, { load: loadContext() });
+  const em = new WgslEmitter(k.values, { load: loadContext(), precision: cx.precision });
   const top: Block = newBlock(null);
   const ys = k.values.map((v) => {
     const text = em.gen(v, [top], top);
@@ -111,7 +113,7 @@ export function pointKernel(k: ExprKernel, cx: KernelContext, spaces: readonly n
     top.lines.push(`let ${y} = ${text};`);
     return y;
   });
-  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!));
+  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision));
   const main = [
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {',

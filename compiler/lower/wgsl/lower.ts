@@ -15,6 +15,11 @@
 // a buffer in several writable storage bindings of one dispatch, and a read-only binding
 // of a space some other binding of the same dispatch writes would not validate.
 //
+// Precision f16 (WgslOptions.precision) is f16 compute over this same float32 storage:
+// kernels convert on load and store (emit.ts says what stays f32). Storing f16 would need
+// half-word addressing in the u32 spaces, and two invocations writing the halves of one
+// word would race (WGSL has no 16-bit stores), so the layout is the same at both precisions.
+//
 // Every shader starts with comments naming its kernel, the graph nodes it fuses (op and
 // DSL location) and the buffers it binds; user text appears only there, escaped.
 
@@ -23,6 +28,7 @@ import type { TensorType } from '../../ir/types.js';
 import { numel } from '../../ir/types.js';
 import type { Kernel, KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
 import { alignUp, tensorBytes } from '../../kernel/target.js';
+import type { Precision } from './emit.js';
 import { gemmKernel } from './gemm.js';
 import { rowsGemmKernel } from './gemm-rows.js';
 import type { MadeKernel } from './kernel.js';
@@ -67,6 +73,8 @@ export interface WgslProgram {
   /** Bytes of each memory space (space 0 is the arena), multiples of 16. */
   readonly spaceBytes: readonly number[];
   readonly limits: WgslLimits;
+  /** The float type kernels compute in: f16 shaders need a device with `shader-f16`. */
+  readonly precision: Precision;
 }
 
 export interface WgslOptions {
@@ -76,6 +84,8 @@ export interface WgslOptions {
    * `rows` (no workgroup memory, uniform row operands: for software adapters, gemm-rows.ts).
    */
   readonly gemm?: 'tiled' | 'rows';
+  /** The float type of arithmetic: `f32` (the default) or `f16` (`enable f16;`, f32 storage and sums; emit.ts). */
+  readonly precision?: Precision;
 }
 
 /** What a kernel generator needs: the layout, the graph's nodes for comments, the limits. */
@@ -83,6 +93,7 @@ export interface KernelContext {
   readonly program: KernelProgram;
   readonly buffers: readonly WgslBuffer[];
   readonly limits: WgslLimits;
+  readonly precision: Precision;
   readonly header: string[];
   /** The binding of a memory space in this kernel (`m<space>` in the source). */
   readonly bind: (space: number) => void;
@@ -142,12 +153,13 @@ function nodeLines(k: Kernel, defs: ReadonlyMap<ValueId, Node>): string[] {
 
 export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions = {}): WgslProgram {
   const limits = options.limits ?? WGSL_DEFAULTS;
+  const precision = options.precision ?? 'f32';
   const { buffers, spaceBytes } = layout(p, limits);
   const defs = new Map(graph.nodes.map((n) => [n.id, n]));
   const kernels = p.kernels.map((k): WgslKernel => {
     const spaces: number[] = [];
     const header = [`// Sinter kernel ${k.name} of @${escapeComment(p.name)} (${k.kind}), from ${locText(k.loc)}`, '// fuses the graph nodes:', ...nodeLines(k, defs)];
-    const cx: KernelContext = { program: p, buffers, limits, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
+    const cx: KernelContext = { program: p, buffers, limits, precision, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
     for (const id of [...k.inputs, ...k.outputs]) cx.bind(buffers[id]!.space);
     spaces.sort((a, b) => a - b);
     if (spaces.length > limits.maxStorageBindings) {
@@ -158,7 +170,7 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
     const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
     return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, ...made };
   });
-  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits };
+  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits, precision };
 }
 
 /** Elements of a buffer. */
