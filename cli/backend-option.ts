@@ -8,25 +8,35 @@
 import type { Command } from 'commander';
 import { createNodeCpuBackend } from '../runtime/cpu/node.js';
 import type { AnyBackend } from '../runtime/session.js';
-import { hasHardwareAdapter } from '../runtime/webgpu/node.js';
-import { positiveInt, UsageError } from './io.js';
+import { createNodeWebgpuBackend, hasHardwareAdapter } from '../runtime/webgpu/node.js';
+import { positiveInt, UsageError, UserError } from './io.js';
 import { BACKENDS, backendNamed } from './training.js';
 
 export interface BackendFlags {
   backend?: string;
   threads?: string;
+  precision?: string;
 }
 
-/** Adds the two options to a command. */
+/** Adds the options to a command. */
 export function backendOptions(command: Command): Command {
   return command
     .option('--backend <name>', `where to run: ${Object.keys(BACKENDS).join(', ')} (default: webgpu on a GPU, else cpu)`)
-    .option('--threads <n>', 'CPU threads for the cpu backend (default: every core)');
+    .option('--threads <n>', 'CPU threads for the cpu backend (default: every core)')
+    .option('--precision <p>', "webgpu arithmetic: f32, or f16 (needs the adapter's shader-f16; storage and sums stay f32)", 'f32');
 }
 
 /** The backend the flags ask for. */
 export async function backendFrom(flags: BackendFlags): Promise<AnyBackend> {
+  const precision = flags.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
   const name = flags.backend ?? (flags.threads === undefined && (await hasHardwareAdapter()) ? 'webgpu' : 'cpu');
+  if (precision === 'f16') {
+    if (name !== 'webgpu') throw new UsageError(`--precision f16 applies to the webgpu backend, not '${name}'`);
+    const made = await createNodeWebgpuBackend({ precision });
+    if (!made) throw new UserError('no webgpu device: Dawn found no WebGPU adapter on this machine', 'run with --backend cpu');
+    return made;
+  }
   if (flags.threads !== undefined) {
     const threads = positiveInt(flags.threads, '--threads');
     if (name !== 'cpu') throw new UsageError(`--threads applies to the cpu backend, not '${name}'`);

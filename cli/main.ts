@@ -11,7 +11,7 @@ import { registerStats } from './commands/stats.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { WgslLimitError } from '../compiler/lower/wgsl/limits.js';
-import { DeviceLost, NonFiniteOutput, OutOfGpuMemory } from '../runtime/webgpu/errors.js';
+import { DeviceLost, NonFiniteOutput, OutOfGpuMemory, ShaderF16Unavailable } from '../runtime/webgpu/errors.js';
 import { UsageError, UserError } from './io.js';
 import { DiagnosticsFailure } from './load.js';
 
@@ -55,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.user;
     }
     // The WebGPU backend's named failures: each message already says what to do.
-    if (e instanceof WgslLimitError || e instanceof DeviceLost || e instanceof OutOfGpuMemory || e instanceof NonFiniteOutput) {
+    if (e instanceof WgslLimitError || e instanceof DeviceLost || e instanceof OutOfGpuMemory || e instanceof NonFiniteOutput || e instanceof ShaderF16Unavailable) {
       const hint = e instanceof WgslLimitError ? `  = hint: ${e.hint}\n` : '';
       process.stderr.write(`error: ${e.message}\n${hint}`);
       return EXIT.user;

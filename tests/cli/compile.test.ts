@@ -39,12 +39,23 @@ describe('sinter compile --target wgsl', () => {
     expect(forms['tiled']!.some((f) => f.startsWith('gemm-rows'))).toBe(false);
   });
 
-  it('rejects an unknown target or contraction form as a usage error', async () => {
+  it('records the precision and the feature f16 shaders need', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sinter-compile-')), 'out');
+    expect((await runCli('compile', 'examples/mlp.sinter', '-o', dir, '--precision', 'f16')).status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest & { precision: string; requiredFeatures: string[] };
+    expect(manifest).toMatchObject({ precision: 'f16', requiredFeatures: ['shader-f16'] });
+    for (const k of manifest.kernels) expect(readFileSync(join(dir, k.file), 'utf8')).toContain('enable f16;');
+  });
+
+  it('rejects an unknown target, contraction form or precision as a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sinter-compile-'));
-    for (const args of [['--target', 'spirv'], ['--gemm', 'wide']]) {
+    for (const args of [['--target', 'spirv'], ['--gemm', 'wide'], ['--precision', 'f8']]) {
       const r = await runCli('compile', 'examples/mlp.sinter', '-o', dir, ...args);
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/^error: --(target|gemm) must be/);
+      expect(r.stderr).toMatch(/^error: --(target|gemm|precision) must be/);
     }
+    const r = await runCli('run', 'examples/mlp.sinter', '--backend', 'cpu', '--precision', 'f16');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--precision f16 applies to the webgpu backend, not 'cpu'");
   });
 });

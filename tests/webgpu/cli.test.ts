@@ -22,6 +22,14 @@ describe.skipIf(!webgpu)('sinter --backend webgpu', () => {
     expect(Math.abs(sum(gpu.stdout) - sum(cpu.stdout))).toBeLessThan(1e-4 * Math.max(1, Math.abs(sum(cpu.stdout))));
   });
 
+  it('runs in f16 arithmetic with --precision f16, within f16 rounding of f32', { timeout: 120_000 }, async () => {
+    const args = ['run', 'examples/mlp.sinter', '--batch', '4', '--seed', '2', '--backend', 'webgpu'];
+    const [half, full] = [await runCli(...args, '--precision', 'f16'), await runCli(...args)];
+    expect(half.status, half.stderr).toBe(0);
+    expect(half.stdout).not.toBe(full.stdout);
+    expect(Math.abs(sum(half.stdout) - sum(full.stdout))).toBeLessThan(2e-2 * Math.max(1, Math.abs(sum(full.stdout))));
+  });
+
   it('trains the MLP (loss read back every few steps) and evaluates its checkpoint as the cpu backend does', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sinter-webgpu-cli-'));
     writeTinyData(join(dir, 'data'), 96, 40);
