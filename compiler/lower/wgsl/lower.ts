@@ -34,6 +34,7 @@ import { rowsGemmKernel } from './gemm-rows.js';
 import type { MadeKernel } from './kernel.js';
 import { opKernel, pointKernel } from './kernel.js';
 import type { WgslLimits } from './limits.js';
+import { treeKernel } from './reduce-tree.js';
 import { WGSL_DEFAULTS, WgslLimitError } from './limits.js';
 
 export interface WgslBuffer {
@@ -48,7 +49,7 @@ export interface WgslBuffer {
 
 export interface WgslKernel {
   readonly name: string;
-  /** How it is written: `point` (one invocation per output element), `gemm TMxTN` (tiled contraction), `op`. */
+  /** How it is written: `point` (one invocation per output element), `tree WG xN` (a workgroup per output, reduce-tree.ts), `gemm TMxTN` (tiled contraction), `op`. */
   readonly form: string;
   readonly source: string;
   readonly entryPoint: 'main';
@@ -166,7 +167,7 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
       throw new WgslLimitError('maxStorageBuffersPerShaderStage', limits.maxStorageBindings, spaces.length, k.loc, `kernel ${k.name}`, 'the model\'s state spans too many 128 MiB chunks; compile for the adapter\'s own limits');
     }
     const contraction = (): MadeKernel | null => (k.kind !== 'contraction' ? null : (options.gemm === 'rows' ? rowsGemmKernel(k, cx, spaces) : null) ?? gemmKernel(k, cx, spaces));
-    const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? pointKernel(k, cx, spaces);
+    const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? treeKernel(k, cx, spaces) ?? pointKernel(k, cx, spaces);
     const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
     return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, ...made };
   });
