@@ -1,39 +1,16 @@
 // `sinter train` and `sinter eval` end to end on a tiny MNIST-format directory: progress, logs, checkpoints, errors.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { runCli } from '../helpers/cli.js';
+import { writeTinyData } from '../helpers/tiny-data.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rngFor } from '../../compiler/ir/random.js';
-
-function idx(shape: number[], values: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * shape.length);
-  head.set([0, 0, 0x08, shape.length]);
-  shape.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return gzipSync(Buffer.concat([head, values]));
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'sinter-train-'));
 const data = join(dir, 'data');
 
-beforeAll(() => {
-  mkdirSync(data);
-  const rng = rngFor(1, 'tiny-data');
-  const write = (prefix: string, n: number) => {
-    const labels = Uint8Array.from({ length: n }, () => rng.nextInt(10));
-    // Each class lights a different band of rows, plus noise: learnable in a few steps.
-    const images = new Uint8Array(n * 784);
-    labels.forEach((c, i) => {
-      for (let p = 0; p < 784; p++) images[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === c ? 200 + rng.nextInt(56) : rng.nextInt(60);
-    });
-    writeFileSync(join(data, `${prefix}-images-idx3-ubyte.gz`), idx([n, 28, 28], images));
-    writeFileSync(join(data, `${prefix}-labels-idx1-ubyte.gz`), idx([n], labels));
-  };
-  write('train', 96);
-  write('t10k', 40);
-});
+beforeAll(() => writeTinyData(data, 96, 40));
 
 describe('sinter train / eval', () => {
   it('trains with one progress line per epoch off a TTY, logs JSON lines, saves, and eval agrees', async () => {

@@ -18,7 +18,7 @@ import { checkStep, compareOutputs } from '../../runtime/check/kernels.js';
 import { compileForCpuWithSource, CpuSession } from '../../runtime/cpu/session.js';
 import type { Backend } from '../../runtime/session.js';
 import { runCli } from '../helpers/cli.js';
-import { writeTinyData } from './tiny-data.js';
+import { writeTinyData } from '../helpers/tiny-data.js';
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.sinter')).map((f) => join('examples', f));
 const dir = mkdtempSync(join(tmpdir(), 'sinter-check-'));

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { niceAxis } from '../../cli/svg-chart.js';
 import { curvesSvg } from '../../cli/commands/plot.js';
 import { runCli } from '../helpers/cli.js';
-import { writeTinyData } from './tiny-data.js';
+import { writeTinyData } from '../helpers/tiny-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sinter-plot-'));
 const data = join(dir, 'data');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { writeTinyData } from '../trust/tiny-data.js';
+import { writeTinyData } from '../helpers/tiny-data.js';
 import { webgpu } from './support.js';
 
 const sum = (out: string): number => Number(/sum=(\S+)/.exec(out)![1]);

@@ -1,4 +1,4 @@
-// A tiny MNIST-format data directory for CLI tests: class c lights a band of image rows, so a few steps learn it.
+// A tiny MNIST-format data directory for tests: class c lights a band of image rows, so a few steps learn it.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
