@@ -15,53 +15,23 @@
 // tolerance: every step's loss within 1e-4 relative of the reference's (and the loss must
 // fall).
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { exampleWithSgd, lossCurve, trainStepFeeds } from '../helpers/example-steps.js';
 import { describe, expect, it } from 'vitest';
 import { loadData, loadTrainingModel } from '../../cli/training.js';
 import { initParams } from '../../compiler/ir/init.js';
 import { rngFor } from '../../compiler/ir/random.js';
-import type { Tensor } from '../../compiler/ir/tensor.js';
-import { tensorFrom } from '../../compiler/ir/tensor.js';
-import { numel } from '../../compiler/ir/types.js';
 import { subset } from '../../runtime/data/dataset.js';
 import { cpuBackend } from '../../runtime/cpu/session.js';
 import { referenceBackend } from '../../runtime/reference/session.js';
-import type { Backend } from '../../runtime/session.js';
-import type { StepEvent } from '../../runtime/train/loop.js';
-import { train } from '../../runtime/train/loop.js';
 import { outputsReport } from '../passes/support.js';
 
 const EXAMPLES = ['mlp', 'fashion_cnn', 'residual_mlp', 'rnn', 'transformer'] as const;
-const dir = mkdtempSync(join(tmpdir(), 'sinter-cpu-train-'));
-
-/** The example with its optimizer replaced by plain SGD (see the header). */
-function withSgd(name: string): string {
-  const source = readFileSync(`examples/${name}.sinter`, 'utf8');
-  const changed = source.replace(/optimizer\s*=\s*\w+\([^)]*\)/, 'optimizer = sgd(lr: 1e-2)');
-  if (changed === source) throw new Error(`examples/${name}.sinter: no optimizer to replace`);
-  const file = join(dir, `${name}.sinter`);
-  writeFileSync(file, changed);
-  return file;
-}
-
 describe('train steps of the example models, cpu against ref', () => {
   for (const name of EXAMPLES) {
     it(`${name}: two steps agree (loss, params, optimizer state)`, async () => {
-      const model = await loadTrainingModel(withSgd(name), undefined);
+      const model = await loadTrainingModel(exampleWithSgd(name), undefined);
       const graph = model.graphs.train(3);
-      const rng = rngFor(11, name);
-      const inputs = new Map<string, Tensor>(
-        graph.inputs.map((i): [string, Tensor] => {
-          const n = numel(i.type.shape);
-          if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-          if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [1e-2])];
-          if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
-          if (i.type.dtype === 'i32') return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(1000)))];
-          return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
-        }),
-      );
+      const inputs = trainStepFeeds(graph, model.names, rngFor(11, name));
       const params = initParams(graph, 5);
       const sessions = [cpuBackend, referenceBackend].map((b) => {
         const s = b.load(graph);
@@ -85,28 +55,8 @@ describe('the MLP trains on cpu as on ref', () => {
     const model = await loadTrainingModel('examples/mlp.sinter', undefined);
     const data = await loadData(undefined);
     const few = subset(data.train, Int32Array.from({ length: 1600 }, (_, i) => i));
-    const curve = async (backend: Backend): Promise<number[]> => {
-      const losses: number[] = [];
-      await train({
-        backend,
-        graphs: model.graphs,
-        names: model.names,
-        train: few,
-        validation: null,
-        test: null,
-        batch: 16,
-        epochs: 1,
-        seed: 3,
-        lr: 1e-3,
-        schedule: { kind: 'constant', args: { warmup: 0 } },
-        params: initParams(model.graphs.train(16), 3),
-        startStep: 0,
-        onStep: (e: StepEvent) => losses.push(e.loss!),
-      });
-      return losses;
-    };
-    const cpu = await curve(cpuBackend);
-    const ref = await curve(referenceBackend);
+    const cpu = await lossCurve(cpuBackend, model, few);
+    const ref = await lossCurve(referenceBackend, model, few);
     expect(cpu.length).toBe(100);
     expect(ref.length).toBe(100);
     const worst = Math.max(...cpu.map((l, i) => Math.abs(l - ref[i]!) / Math.max(1, Math.abs(ref[i]!))));

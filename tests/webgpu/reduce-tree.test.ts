@@ -8,9 +8,7 @@
 // tree; it runs with SGD for the reason tests/webgpu/training.test.ts gives (Adam turns
 // rounding-level gradient differences into ±lr steps).
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { exampleWithSgd, trainStepFeeds } from '../helpers/example-steps.js';
 import { describe, expect, it } from 'vitest';
 import { loadTrainingModel } from '../../cli/training.js';
 import type { Graph } from '../../compiler/ir/graph.js';
@@ -86,24 +84,10 @@ describe.skipIf(!webgpu)('tree reductions on webgpu', () => {
   }
 
   it('the Fashion CNN train step at batch 8: a tree kernel, the reference within tolerance, the same bits twice', async () => {
-    const source = readFileSync('examples/fashion_cnn.sinter', 'utf8');
-    const sgd = source.replace(/optimizer\s*=\s*\w+\([^)]*\)/, 'optimizer = sgd(lr: 1e-2)');
-    expect(sgd).not.toBe(source);
-    const file = join(mkdtempSync(join(tmpdir(), 'sinter-reduce-tree-')), 'fashion_cnn.sinter');
-    writeFileSync(file, sgd);
-    const model = await loadTrainingModel(file, undefined);
+    const model = await loadTrainingModel(exampleWithSgd('fashion_cnn'), undefined);
     const graph = model.graphs.train(8);
     expect(compileForWebgpu(graph, undefined, webgpu!.gemm).kernels.some((k) => k.form.startsWith('tree '))).toBe(true);
-    const rng = rngFor(5, 'reduce-tree');
-    const inputs = new Map<string, Tensor>(
-      graph.inputs.map((i): [string, Tensor] => {
-        const n = numel(i.type.shape);
-        if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-        if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [1e-2])];
-        if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
-        return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
-      }),
-    );
+    const inputs = trainStepFeeds(graph, model.names, rngFor(5, 'reduce-tree'));
     const params = initParams(graph, 9);
     const names = graph.outputs.filter((o) => o.aliases === undefined).map((o) => o.name);
     const runOnce = async (): Promise<Map<string, Tensor>> => {
