@@ -23,9 +23,7 @@ import { interpret } from '../../compiler/ir/interpret.js';
 import type { Attrs } from '../../compiler/ir/ops/op.js';
 import type { OpName } from '../../compiler/ir/ops/registry.js';
 import { OPS, OP_NAMES } from '../../compiler/ir/ops/registry.js';
-import { rngFor } from '../../compiler/ir/random.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
-import { tensorFrom } from '../../compiler/ir/tensor.js';
 import type { Shape } from '../../compiler/ir/types.js';
 import { numel } from '../../compiler/ir/types.js';
 import { differentiate } from '../../compiler/passes/autodiff.js';
@@ -37,6 +35,7 @@ import { GRAD_CASES } from '../autodiff/op-cases.js';
 import { allCloseReport, maxAbs, toleranceFor } from '../helpers/allclose.js';
 import type { HandCase } from '../ops/hand-cases.js';
 import { HAND_CASES } from '../ops/hand-cases.js';
+import { seededNormal, TILED_CONTRACTIONS } from '../helpers/contraction-cases.js';
 import { outputsReport } from '../passes/support.js';
 
 const BACKENDS: readonly (readonly [string, Backend])[] = [
@@ -64,33 +63,10 @@ function toleranceOf(op: OpName, inputs: readonly Tensor[]) {
   return toleranceFor(OPS[op].tolerance, { terms, maxAbsInput: maxAbs(...inputs) });
 }
 
-function seeded(shape: Shape, seed: number): Tensor {
-  const rng = rngFor(seed, 'backend-suite');
-  return tensorFrom('f32', shape, Array.from({ length: numel(shape) }, () => rng.nextNormal()));
-}
-
-const conv = (stride: number[], padding: number[], dilation: number[], groups: number): Attrs => ({ stride, padding, dilation, groups });
+const seeded = (shape: Shape, seed: number): Tensor => seededNormal(shape, seed, 'backend-suite');
 
 /** Contractions large enough to need several 4×4 tiles, tails in both directions, and (K = 2000) more than one column block. */
-const TILED: readonly { name: string; op: OpName; shapes: Shape[]; attrs: Attrs }[] = [
-  { name: 'matmul 37x29 · 29x53', op: 'matmul', shapes: [[37, 29], [29, 53]], attrs: { transpose_a: false, transpose_b: false } },
-  { name: 'matmul, K = 2000, 9x40', op: 'matmul', shapes: [[9, 2000], [2000, 40]], attrs: { transpose_a: false, transpose_b: false } },
-  { name: 'batched matmul, both transposed', op: 'matmul', shapes: [[3, 33, 17], [3, 9, 33]], attrs: { transpose_a: true, transpose_b: true } },
-  { name: 'conv2d, padding 1, stride 2x1', op: 'conv2d', shapes: [[2, 3, 15, 13], [8, 3, 3, 3]], attrs: conv([2, 1], [1, 1, 1, 1], [1, 1], 1) },
-  { name: 'conv2d, dilation 2, groups 2', op: 'conv2d', shapes: [[2, 4, 11, 9], [6, 2, 3, 2]], attrs: conv([1, 1], [2, 1, 0, 1], [2, 2], 2) },
-  {
-    name: 'conv2d_backward_input, padding 1, stride 2',
-    op: 'conv2d_backward_input',
-    shapes: [[2, 8, 8, 7], [8, 3, 3, 3]],
-    attrs: { ...conv([2, 2], [1, 1, 1, 1], [1, 1], 1), input_shape: [2, 3, 15, 13] },
-  },
-  {
-    name: 'conv2d_backward_filter, padding 1, stride 2',
-    op: 'conv2d_backward_filter',
-    shapes: [[2, 3, 15, 13], [2, 8, 8, 7]],
-    attrs: { ...conv([2, 2], [1, 1, 1, 1], [1, 1], 1), filter_shape: [8, 3, 3, 3] },
-  },
-];
+const TILED = TILED_CONTRACTIONS;
 
 describe('the suite covers every op', () => {
   it('has hand cases and a gradient entry for every op of the registry', () => {
