@@ -122,7 +122,13 @@ export function serveKernels(init: WorkerInit): void {
   let gen = Atomics.load(c, GEN);
   Atomics.add(c, READY, 1);
   for (;;) {
-    Atomics.wait(c, GEN, gen);
+    // Wait until the generation moves past the last one served. A wake-up alone is not a new
+    // task: the main thread may be descheduled between bumping the generation and notifying,
+    // so its notify can arrive after this worker has already served that generation (it saw
+    // the new value without sleeping) and is waiting for the next; serving it again would
+    // rerun the phase, and phases that update a buffer in place (the optimizer's) are not
+    // idempotent.
+    while (Atomics.load(c, GEN) === gen) Atomics.wait(c, GEN, gen);
     gen = Atomics.load(c, GEN);
     if (Atomics.load(c, QUIT) !== 0) return;
     try {

@@ -62,6 +62,31 @@ describe('cpu backend on three threads', () => {
     await sameOnThreads(g, inputs, initParams(g, 3));
   });
 
+  it('serves each phase once: a wake-up without a new generation (a late notify) reruns nothing', async () => {
+    // The main thread can be descheduled between bumping the generation and notifying; a
+    // worker that already served that generation must not serve it again when the notify
+    // lands. The step's last phase updates params in place (Adam), so a rerun would show.
+    const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
+    const g = model.graphs.train(4);
+    const feeds = randomFeeds(g);
+    const inputs = new Map(feeds.inputs);
+    inputs.set(model.names.step, { type: { dtype: 'f32', shape: [] }, data: Float32Array.of(1) });
+    const params = initParams(g, 4);
+    const many = threaded.load(g);
+    await many.whenReady();
+    const one = cpuBackend.load(g);
+    one.setParams(params);
+    many.setParams(params);
+    many.run(inputs, []);
+    one.run(inputs, []);
+    const control = (many as unknown as { storage: { control: Int32Array } }).storage.control;
+    for (let i = 0; i < 3; i++) {
+      Atomics.notify(control, 0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(identicalOutputs(many.getParams(), one.getParams())).toBe(true);
+  });
+
   it('runs random conv-heavy train steps as on one thread (12 graphs)', async () => {
     const ops: OpName[] = ['conv2d', 'matmul', 'maxpool2d', 'relu', 'add', 'pad'];
     const graphs = fc.sample(arbGraph({ ops, maxNodes: 10 }), { seed: 9, numRuns: 40 }).flatMap((g) => {
