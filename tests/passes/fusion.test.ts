@@ -93,6 +93,35 @@ describe('fusion decisions', () => {
     expect(f.kernels.length).toBe(3);
   });
 
+  it('stores a computed node once when a convolution would recompute it per tap and another kernel reads it too', () => {
+    // g = relu-style mask of a pooled gradient, read by a 3×3 convolution's operand loads and
+    // by a sum: copied, the conv would evaluate it 9 times per element; stored, the pooling
+    // it reads fuses into the kernel that stores it. Behind a 1×1 convolution it is copied.
+    const build = (k: number): Graph => {
+      const b = new GraphBuilder('Masked');
+      const z = b.input('z', { dtype: 'f32', shape: [2, 3, 8, 8] });
+      const w = b.input('w', { dtype: 'f32', shape: [4, 3, k, k] });
+      const pooled = b.op('avgpool2d', [z], { kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0] });
+      const zero = b.op('constant', [], { value: 0, dtype: 'f32', shape: [2, 3, 8, 8] });
+      const g = b.op('select', [b.op('greater', [z, zero]), pooled, zero]);
+      b.output('y', b.op('conv2d', [g, w], { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }));
+      b.output('s', b.op('sum', [g], { axes: [0, 2, 3], keepdims: false }));
+      return b.build();
+    };
+    const op = (f: ReturnType<typeof fusion>, v: number): string => f.graph.nodes.find((n) => n.id === v)!.op;
+    const windowed = fusion(build(3));
+    expect(checkFused(windowed)).toEqual([]);
+    const refused = windowed.decisions.filter((d) => !d.fused && op(windowed, d.producer) === 'select');
+    expect(refused.map((d) => op(windowed, d.consumer)).sort()).toEqual(['conv2d', 'sum']);
+    expect(refused[0]!.reason).toContain('recomputed for every tap of a convolution window');
+    expect(windowed.graph.nodes.filter((n) => n.op === 'select')).toHaveLength(1);
+    const holder = windowed.kernels.find((k) => k.some((v) => op(windowed, v) === 'select'))!;
+    expect(holder.map((v) => op(windowed, v))).toContain('avgpool2d');
+    const pointwise = fusion(build(1));
+    expect(checkFused(pointwise)).toEqual([]);
+    expect(pointwise.graph.nodes.filter((n) => n.op === 'select').length).toBeGreaterThan(1);
+  });
+
   it('fuses a contraction only under elementwise epilogues, and keeps one contraction per kernel', () => {
     const b = new GraphBuilder('Mm');
     const x = b.input('x', { dtype: 'f32', shape: [4, 8] });
