@@ -1,4 +1,8 @@
-// The inputs of a case, identical for every implementation: seeded matrices or images and labels, and initial weights.
+// The inputs of a case, identical for every implementation: seeded matrices, Fashion-MNIST images and labels, and initial weights.
+//
+// Model cases read the first images of the bundled Fashion-MNIST training subset (the
+// reference workload's data) rather than noise: kernels whose branches depend on the data
+// (ReLU, max pooling) run as they do in training, and every peer gets the same batch.
 //
 // Weights come from Sinter's own initializers (Glorot uniform weights, zero biases, drawn from
 // the seed) and are handed to every peer, converted to its layout, so all implementations
@@ -6,11 +10,13 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Graph } from '../compiler/ir/graph.js';
 import { initParams } from '../compiler/ir/init.js';
 import { rngFor } from '../compiler/ir/random.js';
 import { formatShape, shapesEqual } from '../compiler/ir/types.js';
 import { compileSource } from '../dsl/frontend.js';
+import { decodeIdx } from '../runtime/data/idx.js';
 import type { BenchCase, ModelSpec } from './cases.js';
 
 export const SEED = 7;
@@ -40,7 +46,7 @@ export interface ModelData {
   readonly kind: 'train' | 'infer';
   readonly model: ModelSpec;
   readonly batch: number;
-  /** [batch, c, h, w], values in [0, 1) as pixel intensities. */
+  /** [batch, c, h, w], pixel intensities in [0, 1]. */
   readonly image: Float32Array;
   /** Class indices. */
   readonly labels: Int32Array;
@@ -113,19 +119,34 @@ function modelData(c: Extract<BenchCase, { kind: 'train' | 'infer' }>, batch: nu
   }
   const opt = r.train.optimizer;
   if (opt.kind !== 'adam') throw new Error(`internal: the benchmark compares Adam train steps, but ${c.model.file} uses ${opt.kind}`);
-  const [ch, h, w] = c.model.input;
-  const labelRng = rngFor(SEED, 'bench/labels');
+  const { image, labels } = fashionBatch(root, batch, c.model.input, c.model.classes);
   return {
     kind: c.kind,
     model: c.model,
     batch,
-    image: uniform(batch * ch * h * w, 'bench/image', 0, 1),
-    labels: Int32Array.from({ length: batch }, () => labelRng.nextU32() % c.model.classes),
+    image,
+    labels,
     weights,
     adam: { lr: opt.args['lr']!, beta1: opt.args['beta1']!, beta2: opt.args['beta2']!, eps: opt.args['eps']! },
     forward,
     file,
   };
+}
+
+/** The first `batch` images (scaled to [0, 1]) and labels of the bundled Fashion-MNIST training subset. */
+function fashionBatch(root: string, batch: number, input: readonly number[], classes: number): { image: Float32Array; labels: Int32Array } {
+  const dir = join(root, 'data', 'fashion-mnist-subset');
+  const read = (name: string) => decodeIdx(gunzipSync(readFileSync(join(dir, name))), name);
+  const images = read('train-images-idx3-ubyte.gz');
+  const labels = read('train-labels-idx1-ubyte.gz');
+  const size = input.reduce((p, d) => p * d, 1);
+  if (size !== images.data.length / images.type.shape[0]! || images.type.shape[0]! < batch) {
+    throw new Error(`internal: the bundled Fashion-MNIST subset has ${images.type.shape[0]} images of ${images.type.shape.slice(1).join('x')}; the benchmark needs ${batch} of ${input.join('x')}`);
+  }
+  const image = Float32Array.from(images.data.subarray(0, batch * size), (x) => x / 255);
+  const classOf = Int32Array.from(labels.data.subarray(0, batch));
+  if (classOf.some((y) => y < 0 || y >= classes)) throw new Error(`internal: a bundled label is outside 0..${classes - 1}`);
+  return { image, labels: classOf };
 }
 
 /** The data of a case at a scale (matrix side or batch); `root` is the repository root. */
