@@ -107,7 +107,7 @@ const UNARY: Readonly<Record<UnaryFn, (x: number) => number>> = {
   log: Math.log,
   sqrt: Math.sqrt,
   rsqrt: (x) => 1 / Math.sqrt(x),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x <= 0 ? 0 : x),
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: Math.tanh,
   gelu: geluScalar,

@@ -13,8 +13,8 @@
 //   kernels is copied into each, so work is duplicated only for cheap ops, at most once per
 //   kernel that needs them; transcendental ops are not copied into a contraction's operand
 //   loads, where they would be recomputed for every use; and a computed (elementwise) node
-//   that several kernels read is stored once when one of them is a convolution with a window
-//   of more than one tap, whose operand loads would recompute it per tap;
+//   that a convolution with a window of more than one tap reads is stored once (for every
+//   kernel that reads it), as its operand loads would recompute it per tap;
 // - a reduction inlines into the kernel of its consumers (softmax, layernorm and losses become
 //   one kernel whose nested reductions are computed once per row), but never into a
 //   contraction's operands;
@@ -55,7 +55,7 @@ export const UNFUSED_REASONS = [
   { kind: 'contraction-not-epilogue', label: 'contraction read other than by an elementwise epilogue', match: /other than as an elementwise epilogue/ },
   { kind: 'reduction-with-contraction', label: 'reduction next to a contraction', match: /a contraction kernel takes only elementwise epilogues/ },
   { kind: 'operand-recompute', label: "would be recomputed in a contraction's operand", match: /in a contraction's operand/ },
-  { kind: 'window-recompute', label: 'read by several kernels, and recomputed per convolution tap in one', match: /for every tap of a convolution window/ },
+  { kind: 'window-recompute', label: 'would be recomputed per convolution tap, so stored', match: /for every tap of a convolution window/ },
   { kind: 'reduction-repeated', label: 'reduction would be recomputed per element of another reduction', match: /would be reduced again/ },
   { kind: 'reduction-feeds-broadcast', label: 'read at other positions (reduction or window feeds broadcast)', match: /at other positions than its own/ },
   { kind: 'shared', label: 'read by several kernels, too costly to recompute', match: /is read by \d+ kernels|stored: read by another kernel/ },
@@ -189,14 +189,14 @@ class Phase1 {
     }
     // A cheap node is copied into every consumer kernel that can take it, and stored for the
     // rest (a consumer copied into several kernels reads it in each of them).
-    const legal = targets.filter((k) => why.get(k) === null);
-    // Copying is cheap per element, but a convolution's operand loads read each element once
+    // Inlining is cheap per element, but a convolution's operand loads read each element once
     // per tap of its window (an im2col panel holds every element kh·kw times): a computed
-    // node that other kernels read too is stored once instead, and its producers can then
-    // fuse into it (a pooling gradient and the ReLU mask after it become one kernel).
-    if (legal.length > 1 && fusionClass(op) === 'elementwise' && legal.some((k) => this.inWindowedOperand(n, k))) {
-      return this.root(n, consumers, `${op} is read by ${legal.length} kernels and would be recomputed for every tap of a convolution window in one of them, so it is stored once`);
+    // node there is stored once instead, for every kernel that reads it, and its producers
+    // can then fuse into it (a pooling gradient and the ReLU mask after it become one kernel).
+    if (fusionClass(op) === 'elementwise' && targets.some((k) => why.get(k) === null && this.inWindowedOperand(n, k))) {
+      return this.root(n, consumers, `${op} would be recomputed for every tap of a convolution window, so it is stored once`);
     }
+    const legal = targets.filter((k) => why.get(k) === null);
     for (const k of legal) this.join(n, k);
     const how = legal.length > 1 ? `cheap ${op} recomputed in each of ${legal.length} kernels` : this.joinReason(n);
     const refusedIn = (c: Node): string | null => (this.homes.get(c.id) ?? []).map((h) => why.get(h) ?? null).find((r) => r !== null) ?? null;

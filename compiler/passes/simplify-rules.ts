@@ -3,8 +3,10 @@
 // A rule looks at one node (the root) of the graph being rebuilt; `match` returns what the
 // rewrite needs, or null; `rewrite` returns the value that replaces the root, building any
 // new nodes through the Rewriter (so they are hash-consed too). Every rule preserves the
-// reference semantics exactly, with one stated exception: `x + 0 → x` can turn a −0 result
-// into +0's sign (x = −0), which compares equal. Rules must make progress (a rewrite never
+// reference semantics exactly, with two stated exceptions: `x + 0 → x` can turn a −0 result
+// into +0's sign (x = −0), which compares equal; and `maxpool(x + b) → maxpool(x) + b`
+// differs where b is infinite and a window holds the opposite infinity (there x + b is NaN
+// for that element only). Rules must make progress (a rewrite never
 // returns an equivalent of its own root), so the driver reaches a fixed point.
 
 import type { Node, ValueId } from '../ir/graph.js';
@@ -260,7 +262,41 @@ export const RULES: readonly Rule<unknown>[] = [
     },
     rewrite: (m, rw) => rw.op('matmul', [m.a, m.b], m.attrs),
   }),
+  rule<ValueId>({
+    // maxpool(relu(x)) → relu(maxpool(x)) for windows without padding: relu is monotone and
+    // keeps NaN (the largest value) NaN, so it commutes with a window's max. The relu then
+    // runs on the pooled values (a quarter of them for 2×2 windows), and the pooling's
+    // gradient compares x itself.
+    name: 'maxpool-of-relu',
+    ops: ['maxpool2d'],
+    match: (n, rw) => (unpadded(n) ? (producedBy(rw, n.inputs[0]!, 'relu')?.inputs[0] ?? null) : null),
+    rewrite: (x, rw, n) => rw.op('relu', [rw.op('maxpool2d', [x], n.attrs)]),
+  }),
+  rule<{ x: ValueId; b: ValueId; dims: readonly number[] }>({
+    // maxpool(x + broadcast(b)) → maxpool(x) + broadcast(b) when b does not vary over the
+    // window axes (a per-channel bias) and the windows have no padding: adding a constant
+    // and rounding to float32 is monotone, so the window's maximum is the same element
+    // (see the header for the one exception, an infinite b).
+    name: 'maxpool-of-bias',
+    ops: ['maxpool2d'],
+    match(n, rw) {
+      const sum = producedBy(rw, n.inputs[0]!, 'add');
+      if (!unpadded(n) || !sum || sum.type.dtype !== 'f32') return null;
+      for (const [x, other] of [sum.inputs, [...sum.inputs].reverse()] as [ValueId, ValueId][]) {
+        const bc = producedBy(rw, other, 'broadcast');
+        const dims = bc ? ints(bc, 'dims') : null;
+        if (bc && dims && !dims.includes(2) && !dims.includes(3)) return { x, b: bc.inputs[0]!, dims };
+      }
+      return null;
+    },
+    rewrite: (m, rw, n) => rw.op('add', [rw.op('maxpool2d', [m.x], n.attrs), rw.op('broadcast', [m.b], { shape: [...n.type.shape], dims: [...m.dims] })]),
+  }),
 ];
+
+/** A pooling node whose windows lie inside the input (no padding). */
+function unpadded(n: Node): boolean {
+  return ints(n, 'padding').every((p) => p === 0);
+}
 
 /**
  * An elementwise op of constants, computed on one element with the op's own reference, so

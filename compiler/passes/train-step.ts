@@ -7,10 +7,15 @@
 // one `next.<name>` output per trainable parameter and optimizer state tensor, each aliasing
 // the value it replaces. Optimizer state tensors are non-trainable parameters initialized to
 // zeros. The eval step is the forward graph with the same `loss` and `correct` outputs.
+//
+// The forward graph is simplified before it is differentiated, so the gradient is taken of
+// the simpler program: a ReLU moved after max pooling (see simplify-rules.ts) is then masked
+// on the pooled values, and the pooling gradient compares the convolution's output itself.
 
 import type { Graph, ValueId } from '../ir/graph.js';
 import { GraphBuilder } from '../ir/graph.js';
 import { differentiate } from './autodiff.js';
+import { simplify } from './simplify.js';
 import type { LossKind } from './losses.js';
 import { emitCorrect, emitLoss, labelType, LossError } from './losses.js';
 import type { OptimizerKind } from './optimizers.js';
@@ -76,8 +81,13 @@ function clipByGlobalNorm(b: GraphBuilder, grads: ValueId[], clip: number): Valu
   });
 }
 
-export function buildTrainStep(forward: Graph, cfg: TrainStepConfig): Graph {
-  const lossGraph = withLoss(forward, cfg, `${forward.name}.train`).build();
+export interface TrainStepOptions {
+  /** Simplify the forward graph before differentiating it (default true; false gives the step as written, for measurements). */
+  readonly simplifyForward?: boolean;
+}
+
+export function buildTrainStep(forward: Graph, cfg: TrainStepConfig, options: TrainStepOptions = {}): Graph {
+  const lossGraph = withLoss(options.simplifyForward === false ? forward : simplify(forward), cfg, `${forward.name}.train`).build();
   const { graph: withGrads, grads } = differentiate(lossGraph, STEP.loss, forward.params.filter((p) => p.trainable).map((p) => p.name));
   // Value ids are per graph: take the parameters from the differentiated graph, not the forward one.
   const trainable = withGrads.params.filter((p) => p.trainable);

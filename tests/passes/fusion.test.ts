@@ -93,10 +93,11 @@ describe('fusion decisions', () => {
     expect(f.kernels.length).toBe(3);
   });
 
-  it('stores a computed node once when a convolution would recompute it per tap and another kernel reads it too', () => {
+  it('stores a computed node once when a convolution would recompute it per tap', () => {
     // g = relu-style mask of a pooled gradient, read by a 3×3 convolution's operand loads and
-    // by a sum: copied, the conv would evaluate it 9 times per element; stored, the pooling
-    // it reads fuses into the kernel that stores it. Behind a 1×1 convolution it is copied.
+    // by a sum: inlined, the conv would evaluate it 9 times per element; stored, the pooling
+    // it reads fuses into the kernel that stores it. Behind a 1×1 convolution it is inlined
+    // and copied into both kernels.
     const build = (k: number): Graph => {
       const b = new GraphBuilder('Masked');
       const z = b.input('z', { dtype: 'f32', shape: [2, 3, 8, 8] });

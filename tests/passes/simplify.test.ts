@@ -43,6 +43,16 @@ describe('simplify on random graphs', () => {
   });
 });
 
+/** maxpool(relu(x + b)) over 2×2 windows: x f32[1,3,4,4], b per channel. */
+function pooledRelu(): Graph {
+  const b = new GraphBuilder('Pool');
+  const x = b.input('x', { dtype: 'f32', shape: [1, 3, 4, 4] });
+  const bias = b.input('b', { dtype: 'f32', shape: [3] });
+  const z = b.op('add', [x, b.op('broadcast', [bias], { shape: [1, 3, 4, 4], dims: [1] })]);
+  b.output('y', b.op('maxpool2d', [b.op('relu', [z])], { kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }));
+  return b.build();
+}
+
 /** x: f32[2,3]; `body` builds nodes from x and returns the output. */
 function graphOf(body: (b: GraphBuilder, x: number) => number): Graph {
   const b = new GraphBuilder('T');
@@ -70,6 +80,7 @@ describe('simplify rules', () => {
       graphOf((b, x) => b.op('reshape', [b.op('reshape', [x], { shape: [6] })], { shape: [3, 2] })),
       graphOf((b, x) => b.op('broadcast', [b.op('broadcast', [x], { shape: [4, 2, 3], dims: [1, 2] })], { shape: [5, 4, 2, 3], dims: [1, 2, 3] })),
       graphOf((b, x) => b.op('matmul', [b.op('transpose', [x], { perm: [1, 0] }), x], { transpose_a: false, transpose_b: false })),
+      pooledRelu(),
     ];
     const hits = new Set<string>();
     for (const g of cases) {
@@ -79,6 +90,32 @@ describe('simplify rules', () => {
       expect(identicalOutputs(interpret(s, feeds).outputs, interpret(g, feeds).outputs)).toBe(true);
     }
     expect(RULES.map((r) => r.name).filter((n) => !hits.has(n))).toEqual([]);
+  });
+
+  it('moves a ReLU and a per-channel bias after max pooling, NaN and ties included', () => {
+    const g = pooledRelu();
+    const s = simplify(g);
+    expect(s.nodes.map((n) => n.op).filter((op) => op !== 'constant')).toEqual(['maxpool2d', 'broadcast', 'add', 'relu']);
+    // Channel 0 (bias 0), rows of 4: windows 0 | 1 on rows 0–1, 2 | 3 on rows 2–3. NaN in
+    // window 0, window 1 all negative with a −0, equal maxima in window 2: the same outputs.
+    const feeds = randomFeeds(g);
+    feeds.inputs.get('b')!.data[0] = 0;
+    feeds.inputs.get('x')!.data.set([Number.NaN, 1, -3, -1, -5, 2, -2, -0, 0.5, 0.5, 7, 8, 0.25, 0.5, 9, 6], 0);
+    expect(identicalOutputs(interpret(s, feeds).outputs, interpret(g, feeds).outputs)).toBe(true);
+    const y = interpret(s, feeds).outputs.get('y')!.data;
+    expect(Number.isNaN(y[0]!)).toBe(true);
+  });
+
+  it('leaves max pooling with padding, and a bias that varies inside the window, in place', () => {
+    const b = new GraphBuilder('P');
+    const x = b.input('x', { dtype: 'f32', shape: [1, 2, 4, 4] });
+    const r = b.input('r', { dtype: 'f32', shape: [4] });
+    const shifted = b.op('add', [x, b.op('broadcast', [r], { shape: [1, 2, 4, 4], dims: [3] })]);
+    b.output('a', b.op('maxpool2d', [b.op('relu', [x])], { kernel: [2, 2], stride: [2, 2], padding: [1, 1, 1, 1] }));
+    b.output('b', b.op('maxpool2d', [shifted], { kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }));
+    const hits: string[] = [];
+    simplify(b.build(), { onHit: (rule) => hits.push(rule) });
+    expect(hits.filter((h) => h.startsWith('maxpool'))).toEqual([]);
   });
 
   it('gives a node a rule builds the location of the node it replaces', () => {

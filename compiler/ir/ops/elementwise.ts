@@ -156,8 +156,12 @@ export const ELEMENTWISE_OPS: Record<ElementwiseOpName, OpDef> = defineOps<Eleme
     const y3 = ctx.op('mul', [y, ctx.op('mul', [y, y])]);
     return ctx.op('mul', [dy, ctx.op('mul', [fill(ctx, -0.5, ctx.typeOf(y).shape), y3])]);
   }),
-  /** The derivative is 1 for x > 0 and 0 elsewhere (0 at the kink). */
-  relu: unary(NUM, 'exact', (x) => (x > 0 ? x : 0), (ctx, x, _y, dy) => where(ctx, ctx.op('greater', [x, zerosLike(ctx, x)]), dy)),
+  /**
+   * max(x, 0), NaN staying NaN (as in NumPy, PyTorch and TensorFlow): monotone with NaN the
+   * largest value, as max reductions and max pooling order it, so it commutes with them.
+   * The derivative is 1 for x > 0 and 0 elsewhere (0 at the kink).
+   */
+  relu: unary(NUM, 'exact', (x) => (x <= 0 ? 0 : x), (ctx, x, _y, dy) => where(ctx, ctx.op('greater', [x, zerosLike(ctx, x)]), dy)),
   /** σ' = σ(1 − σ), from the output. */
   sigmoid: unary(F32, 'transcendental', (x) => 1 / (1 + Math.exp(-x)), (ctx, _x, y, dy) => {
     const oneMinus = ctx.op('sub', [fill(ctx, 1, ctx.typeOf(y).shape), y]);
