@@ -15,6 +15,14 @@
 // (`continue` at the loop of each conjunct), max and argmax treat NaN as largest and keep
 // the first maximum. Identifiers are compiler-made: views `a<slot>`, loop variables
 // `v<id>`, temporaries `t<n>`.
+//
+// Data-dependent choices are made without branches where the data decides them (ReLU, max
+// pooling, masks): a branch the processor cannot predict costs more than the arithmetic
+// around it (max pooling ran three times slower on real activations than on smooth ones).
+// Comparisons become 0/1 with `| 0` (a flag set, no jump); a select of two cheap values
+// writes both into a two-slot typed array and reads back the one its condition indexes
+// (`selF`/`selI`); max and argmax updates do the same. Small reductions without a `where`
+// (pooling windows) are unrolled, each iteration a block with its variable a constant.
 
 import type { BinaryFn, EType, Expr, IndexVar, UnaryFn } from '../../kernel/expr.js';
 import { children, topoOrder } from '../../kernel/expr.js';
@@ -70,8 +78,8 @@ export interface EmitContext {
 export class JsEmitter {
   private readonly uses = new Map<number, number>();
   private counter = 0;
-  /** Helpers the emitted code calls (`relu`, `gelu`), declared once in the kernel's prelude. */
-  readonly helpers = new Set<'relu' | 'gelu'>();
+  /** Helpers the emitted code calls, declared once in the kernel's prelude. */
+  readonly helpers = new Set<'relu' | 'gelu' | 'selF' | 'selI'>();
 
   /** Nodes that read a replaced expression: they live no further out than it does. */
   private readonly pinned = new Set<number>();
@@ -148,12 +156,23 @@ export class JsEmitter {
       case 'binary':
         return binaryText(e.fn, e.type, e.a.type, g(e.a), g(e.b));
       case 'select':
-        return `(${g(e.cond)} ? ${g(e.a)} : ${g(e.b)})`;
+        return this.select(e, g);
       case 'cast':
         return castText(e.x.type, e.type, g(e.x));
       default:
         throw new Error(`internal: emitter asked for a ${e.kind} node as an operation`);
     }
+  }
+
+  /**
+   * `cond ? a : b`, without a branch when both sides are cheap to compute (both are then
+   * evaluated; loads in generated code have clamped indices, so either side is safe to read).
+   */
+  private select(e: Extract<Expr, { kind: 'select' }>, g: (x: Expr) => string): string {
+    if (!cheapBranch(e.a, 6) || !cheapBranch(e.b, 6)) return `(${g(e.cond)} ? ${g(e.a)} : ${g(e.b)})`;
+    const fn = e.type === 'f32' || e.type === 'f64' ? 'selF' : 'selI';
+    this.helpers.add(fn);
+    return `${fn}(${g(e.cond)}, ${g(e.a)}, ${g(e.b)})`;
   }
 
   private unary(fn: UnaryFn, type: EType, x: string): string {
@@ -170,7 +189,7 @@ export class JsEmitter {
       sigmoid: `(1 / (1 + Math.exp(-${x})))`,
       tanh: `Math.tanh(${x})`,
       gelu: `gelu(${x})`,
-      not: `(${x} ? 0 : 1)`,
+      not: `(${x} ^ 1)`,
     };
     if (fn === 'not') return core.not;
     // neg, abs and relu of a float32 value are float32 values: nothing to round.
@@ -208,11 +227,21 @@ export class JsEmitter {
         innermost.lines.push(e.type === 'i32' ? `${acc} = (${acc} + ${body}) | 0;` : `${acc} += ${body};`);
         break;
       case 'max':
-        innermost.lines.push(`const ${x} = ${body};`, `if (${x} > ${acc} || (${x} !== ${x} && ${acc} === ${acc})) ${acc} = ${x};`);
+        // Takes x when it is larger, or NaN over a number (NaN is the largest and stays).
+        this.helpers.add('selF');
+        innermost.lines.push(`const ${x} = ${body};`, `${acc} = selF((${x} > ${acc}) | ((${x} !== ${x}) & (${acc} === ${acc})), ${x}, ${acc});`);
         break;
       case 'argmax': {
         const pos = e.vars.reduce((p, v, i) => (i === 0 ? `v${v.id}` : `(${p} * ${v.extent} + v${v.id})`), '0');
-        innermost.lines.push(`const ${x} = ${body};`, `if (${best} < 0 || ${x} > ${acc} || (${x} !== ${x} && ${acc} === ${acc})) { ${best} = ${pos}; ${acc} = ${x}; }`);
+        const take = this.fresh('c');
+        this.helpers.add('selF');
+        this.helpers.add('selI');
+        innermost.lines.push(
+          `const ${x} = ${body};`,
+          `const ${take} = (${best} < 0) | (${x} > ${acc}) | ((${x} !== ${x}) & (${acc} === ${acc}));`,
+          `${best} = selI(${take}, ${pos}, ${best});`,
+          `${acc} = selF(${take}, ${x}, ${acc});`,
+        );
         break;
       }
       default:
@@ -220,9 +249,9 @@ export class JsEmitter {
     }
     home.lines.push(`let ${acc} = ${init};`);
     if (e.fn === 'argmax') home.lines.push(`let ${best} = -1;`);
-    if (e.vars.length > 0) home.lines.push(...loopNest(e.vars, own, []));
-    else home.lines.push('do {', ...indent(own[0]!.lines), '} while (false);');
     const count = e.vars.reduce((n, v) => n * v.extent, 1);
+    if (e.vars.length > 0) home.lines.push(...(e.where === null && count <= UNROLL_MAX ? unrollNest(e.vars, own) : loopNest(e.vars, own, [])));
+    else home.lines.push('do {', ...indent(own[0]!.lines), '} while (false);');
     const value = e.fn === 'argmax' ? best : e.fn === 'mean' ? `(${acc} / ${count})` : acc;
     return this.define(home, e, e.fn === 'argmax' ? value : round(e.type, value, false));
   }
@@ -230,9 +259,52 @@ export class JsEmitter {
   /** The prelude the emitted statements need (helper definitions), to put before them. */
   prelude(): string[] {
     const lines: string[] = [];
-    if (this.helpers.has('relu')) lines.push('const relu = (x) => (x > 0 ? x : 0);');
+    const sel = this.helpers.has('selF') || this.helpers.has('relu');
+    if (sel) lines.push('const SEL_F = new Float64Array(2);', 'const selF = (c, a, b) => { SEL_F[0] = b; SEL_F[1] = a; return SEL_F[c]; };');
+    if (this.helpers.has('selI')) lines.push('const SEL_I = new Int32Array(2);', 'const selI = (c, a, b) => { SEL_I[0] = b; SEL_I[1] = a; return SEL_I[c]; };');
+    if (this.helpers.has('relu')) lines.push('const relu = (x) => selF((x <= 0) | 0, 0, x);');
     if (this.helpers.has('gelu')) lines.push('const gelu = H.gelu;');
     return lines;
+  }
+}
+
+/** Reductions of at most this many points without a `where` are unrolled. */
+const UNROLL_MAX = 16;
+
+/** Straight-line iterations of a reduction's loops: one block per point, each variable a constant there. */
+function unrollNest(vars: readonly IndexVar[], blocks: readonly Block[], depth = 0): string[] {
+  if (depth === vars.length) return [];
+  const v = vars[depth]!;
+  const out: string[] = [];
+  for (let k = 0; k < v.extent; k++) out.push('{', ...indent([`const v${v.id} = ${k};`, ...blocks[depth]!.lines, ...unrollNest(vars, blocks, depth + 1)]), '}');
+  return out;
+}
+
+/**
+ * Whether an expression is cheap enough to compute even when a select does not take it: no
+ * transcendental function, float division or reduction of its own within a few levels
+ * (integer index arithmetic is always cheap).
+ */
+function cheapBranch(e: Expr, depth: number): boolean {
+  if ((e.type === 'i32' || e.type === 'bool') && e.kind !== 'reduce' && e.kind !== 'load') return true;
+  switch (e.kind) {
+    case 'const':
+    case 'var':
+      return true;
+    case 'load':
+      return depth > 0 && cheapBranch(e.offset, depth - 1);
+    case 'cast':
+      return depth > 0 && cheapBranch(e.x, depth - 1);
+    case 'unary':
+      return depth > 0 && ['neg', 'abs', 'relu', 'not'].includes(e.fn) && cheapBranch(e.x, depth - 1);
+    case 'binary':
+      return depth > 0 && e.fn !== 'div' && e.fn !== 'pow' && cheapBranch(e.a, depth - 1) && cheapBranch(e.b, depth - 1);
+    case 'select':
+      return depth > 0 && cheapBranch(e.cond, depth - 1) && cheapBranch(e.a, depth - 1) && cheapBranch(e.b, depth - 1);
+    case 'reduce':
+      return false;
+    default:
+      return e satisfies never;
   }
 }
 
@@ -263,13 +335,13 @@ function binaryText(fn: BinaryFn, type: EType, operand: EType, a: string, b: str
     case 'pow':
       return round(type, `Math.pow(${a}, ${b})`, false);
     case 'less':
-      return `(${a} < ${b} ? 1 : 0)`;
+      return `((${a} < ${b}) | 0)`;
     case 'greater':
-      return `(${a} > ${b} ? 1 : 0)`;
+      return `((${a} > ${b}) | 0)`;
     case 'equal':
-      return `(${a} === ${b} ? 1 : 0)`;
+      return `((${a} === ${b}) | 0)`;
     case 'and':
-      return `(${a} && ${b} ? 1 : 0)`;
+      return `(${a} & ${b})`;
     case 'floordiv':
     case 'mod': {
       // Division by a power of two of an int32 is a shift (floor) or a mask (floored modulo).
@@ -287,7 +359,7 @@ function castText(from: EType, to: EType, x: string): string {
   if (from === to) return x;
   switch (to) {
     case 'bool':
-      return `(${x} !== 0 ? 1 : 0)`;
+      return `((${x} !== 0) | 0)`;
     case 'i32':
       return `(${x} | 0)`;
     case 'f32':
