@@ -99,6 +99,61 @@ export function topoOrder(roots: readonly Expr[]): Expr[] {
   return [...seen.values()].sort((a, b) => a.id - b.id);
 }
 
+/** The largest node or variable id in expressions (reduction variables included); -1 for none. */
+export function maxId(roots: readonly Expr[]): number {
+  let m = -1;
+  for (const e of topoOrder(roots)) {
+    m = Math.max(m, e.id, ...e.free);
+    if (e.kind === 'reduce') m = Math.max(m, ...e.vars.map((v) => v.id));
+  }
+  return m;
+}
+
+/**
+ * Expressions rebuilt through `b` (whose ids start above theirs, see maxId), with variables
+ * replaced by expressions by id: the builder simplifies as it makes each node, so index
+ * arithmetic folds (floordiv(2w + t, 2) with t < 2 is w).
+ */
+export function rebuild(b: ExprBuilder, roots: readonly Expr[], subst: ReadonlyMap<number, Expr>): Expr[] {
+  const memo = new Map<number, Expr>();
+  const go = (e: Expr): Expr => {
+    const done = memo.get(e.id);
+    if (done) return done;
+    let out: Expr;
+    switch (e.kind) {
+      case 'const':
+        out = b.const(e.value, e.type);
+        break;
+      case 'var':
+        out = subst.get(e.v.id) ?? b.v(e.v);
+        break;
+      case 'load':
+        out = b.load(e.slot, go(e.offset), e.type);
+        break;
+      case 'unary':
+        out = b.unary(e.fn, go(e.x));
+        break;
+      case 'cast':
+        out = b.cast(go(e.x), e.type);
+        break;
+      case 'binary':
+        out = b.binary(e.fn, go(e.a), go(e.b));
+        break;
+      case 'select':
+        out = b.select(go(e.cond), go(e.a), go(e.b));
+        break;
+      case 'reduce':
+        out = b.reduce(e.fn, e.vars, go(e.body), e.type, e.where ? go(e.where) : null, e.init ? go(e.init) : null);
+        break;
+      default:
+        return e satisfies never;
+    }
+    memo.set(e.id, out);
+    return out;
+  };
+  return roots.map(go);
+}
+
 /** Inclusive integer bounds of an i32 expression; infinite when unknown (loaded indices). */
 interface Range {
   readonly lo: number;
@@ -120,7 +175,9 @@ interface Linear {
 }
 
 export class ExprBuilder {
-  private nextId = 0;
+  /** `firstId`: where node and variable ids start (above those of expressions being rebuilt into this builder). */
+  constructor(private nextId = 0) {}
+
   private readonly byKey = new Map<string, Expr>();
   private readonly ranges = new Map<number, Range>();
   /** For an expression that a division simplified into: the division it equals, x / k. */

@@ -17,6 +17,8 @@ import type { Block, EmitContext } from './emit.js';
 import { JsEmitter, indent, loopNest, newBlock } from './emit.js';
 import type { GemmPlan } from './gemm.js';
 import { finiteCheck, gemmCall, gemmScratch, gemmSplit, packPanel, panelSize, planGemm } from './gemm.js';
+import type { SplitLoops } from './split.js';
+import { splitWindowLoops } from './split.js';
 
 /**
  * A phase of a kernel: a function `(lo, hi, tid)` over [lo, hi) of a range of `extent`
@@ -48,9 +50,28 @@ function functionText(name: string, body: readonly string[]): string[] {
 
 /**
  * A phase evaluating the kernel's outputs at every point of its space (the outermost
- * variable over [lo, hi)) and storing them at the flat position `p`.
+ * variable over [lo, hi)) and storing them at the flat position `p`; with window loops
+ * (split.ts), over those loops, storing at the position they compute.
  */
-function pointPhase(em: JsEmitter, k: ExprKernel, name: string): { text: string[]; phase: Phase } {
+function pointPhase(em: JsEmitter, k: ExprKernel, name: string, split: SplitLoops | null = null): { text: string[]; phase: Phase } {
+  if (split) {
+    const top = newBlock(null);
+    const blocks = split.vars.map((v) => newBlock(v.id));
+    const stack = [top, ...blocks];
+    const innermost = stack[stack.length - 1]!;
+    split.vars.forEach((v, i) => {
+      const guard = split.guards.get(v.id);
+      if (guard) blocks[i]!.lines.push(`if (!(${em.gen(guard, stack.slice(0, i + 2), blocks[i]!)})) continue;`);
+    });
+    const ys = split.values.map((v) => {
+      const y = em.fresh('y');
+      innermost.lines.push(`const ${y} = ${em.gen(v, stack, innermost)};`);
+      return y;
+    });
+    const at = em.gen(split.position, stack, innermost);
+    const loops = loopNest(split.vars, blocks, ys.map((y, i) => `${outputView(i)}[${at}] = ${y};`), true);
+    return { text: functionText(name, [...top.lines, ...loops]), phase: { extent: k.space[0]!, mayFallBack: false } };
+  }
   const top = newBlock(null);
   const blocks = k.vars.map((v) => newBlock(v.id));
   const stack = [top, ...blocks];
@@ -137,8 +158,9 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
   let names: string[];
   let fallbackNames: string[] = [];
   if (plan === null) {
-    const em = new JsEmitter(k.values, base);
-    const loops = pointPhase(em, k, name);
+    const split = splitWindowLoops(k);
+    const em = new JsEmitter(split ? [...split.values, split.position, ...split.guards.values()] : k.values, base);
+    const loops = pointPhase(em, k, name, split);
     body.push(...loops.text);
     collect(em);
     phases = [loops.phase];
