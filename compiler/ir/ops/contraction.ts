@@ -5,11 +5,52 @@ import { formatType, numel } from '../types.js';
 import { expectDType, expectLength, expectRank, fail, result } from './common.js';
 import type { WindowTaps } from './indexing.js';
 import { int32Dims, packed, windowTaps } from './indexing.js';
-import type { Attrs, OpDef, Precision, RefTensor, VjpFn } from './op.js';
+import type { ValueId } from '../graph.js';
+import type { Attrs, OpDef, Precision, RefTensor, VjpContext, VjpFn } from './op.js';
 import { allocRef, boolAttr, defineOps, intAttr, intsAttr } from './op.js';
 
 /** The ops of this family (see ElementwiseOpName for why they are listed apart). */
 export type ContractionOpName = 'matmul' | 'conv2d' | 'conv2d_backward_input' | 'conv2d_backward_filter';
+
+/**
+ * The input gradient of a stride-1, undilated, ungrouped convolution with a window of more
+ * than one tap, as a matmul and a sum of shifted slices (col2im) instead of one transposed
+ * convolution: cols[n, (c, ky, kx), p] = Σ_o w[o, c, ky, kx] · dy[n, o, p] multiplies each
+ * weight by each output gradient once, where the transposed convolution visits every
+ * (input, tap) pair, padding taps included (an im2col of dy with kh·kw times its elements,
+ * mostly zeros near the borders); then dx[n, c, y, x] = Σ_{ky,kx} cols[n, c, ky, kx,
+ * y + pt − ky, x + pl − kx] over the taps that land inside dy, which fusion makes one
+ * gather kernel. Sums run over o, then over the taps: within a contraction's tolerance of
+ * conv2d_backward_input's one sum. Null when the convolution does not qualify.
+ */
+function inputGradByColumns(ctx: VjpContext, dy: ValueId, w: ValueId, xShape: Shape, attrs: Attrs): ValueId | null {
+  const stride = intsAttr(attrs, 'stride');
+  const dilation = intsAttr(attrs, 'dilation');
+  const [pt, , pl] = intsAttr(attrs, 'padding') as [number, number, number, number];
+  const [o, c, kh, kw] = ctx.typeOf(w).shape as [number, number, number, number];
+  const [n, , oh, ow] = ctx.typeOf(dy).shape as [number, number, number, number];
+  const [, , h, wd] = xShape as [number, number, number, number];
+  if (stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || intAttr(attrs, 'groups') !== 1 || kh * kw === 1) return null;
+  const taps = c * kh * kw;
+  const wRows = ctx.op('broadcast', [ctx.op('reshape', [w], { shape: [o, taps] })], { shape: [n, o, taps], dims: [1, 2] });
+  const dyRows = ctx.op('reshape', [dy], { shape: [n, o, oh * ow] });
+  const cols = ctx.op('reshape', [ctx.op('matmul', [wRows, dyRows], { transpose_a: true, transpose_b: false })], { shape: [n, c, kh, kw, oh, ow] });
+  let dx: ValueId | null = null;
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      // dy row r lands on input row r + ky − pt: keep the rows that land inside, pad the rest.
+      const [r0, r1] = [Math.max(0, pt - ky), Math.min(oh, h + pt - ky)];
+      const [c0, c1] = [Math.max(0, pl - kx), Math.min(ow, wd + pl - kx)];
+      if (r0 >= r1 || c0 >= c1) continue;
+      const tap = ctx.op('slice', [cols], { starts: [0, 0, ky, kx, r0, c0], ends: [n, c, ky + 1, kx + 1, r1, c1], steps: [1, 1, 1, 1, 1, 1] });
+      const block = ctx.op('reshape', [tap], { shape: [n, c, r1 - r0, c1 - c0] });
+      const [top, left] = [r0 + ky - pt, c0 + kx - pl];
+      const placed = ctx.op('pad', [block], { low: [0, 0, top, left], high: [0, 0, h - top - (r1 - r0), wd - left - (c1 - c0)], value: 0 });
+      dx = dx === null ? placed : ctx.op('add', [dx, placed]);
+    }
+  }
+  return dx;
+}
 
 /** Output extent of a sliding window; null when the window does not fit. */
 export function windowExtent(size: number, kernel: number, stride: number, padLow: number, padHigh: number, dilation: number): number | null {
@@ -313,7 +354,7 @@ export const CONTRACTION_OPS: Record<ContractionOpName, OpDef> = defineOps<Contr
     infer: ([x, w], attrs: Attrs) => result('f32', convOutputShape(x!, w!, attrs, 'conv2d')),
     evaluate: ([x, w], attrs, out, precision) => conv2dReference(x!, w!, attrs, out, precision),
     vjp: (ctx, [x, w], _y, attrs, dy) => [
-      () => ctx.op('conv2d_backward_input', [dy, w!], { ...attrs, input_shape: [...ctx.typeOf(x!).shape] }),
+      () => inputGradByColumns(ctx, dy, w!, ctx.typeOf(x!).shape, attrs) ?? ctx.op('conv2d_backward_input', [dy, w!], { ...attrs, input_shape: [...ctx.typeOf(x!).shape] }),
       () => ctx.op('conv2d_backward_filter', [x!, dy], { ...attrs, filter_shape: [...ctx.typeOf(w!).shape] }),
     ],
   },
