@@ -11,7 +11,8 @@
 // the kernel of its consumers when that is legal and free of duplicated work:
 // - elementwise and movement ops (cheap) inline anywhere; a cheap node needed by several
 //   kernels is copied into each, so work is duplicated only for cheap ops, at most once per
-//   kernel that needs them; transcendental ops are not copied into a contraction's operand
+//   kernel that needs them, unless a copy would bring more than MAX_COPIED_SPAN cheap ops
+//   along (then it is stored once); transcendental ops are not copied into a contraction's operand
 //   loads, where they would be recomputed for every use; and a computed (elementwise) node
 //   that a convolution with a window of more than one tap reads is stored once (for every
 //   kernel that reads it), as its operand loads would recompute it per tap;
@@ -55,6 +56,7 @@ export const UNFUSED_REASONS = [
   { kind: 'contraction-not-epilogue', label: 'contraction read other than by an elementwise epilogue', match: /other than as an elementwise epilogue/ },
   { kind: 'reduction-with-contraction', label: 'reduction next to a contraction', match: /a contraction kernel takes only elementwise epilogues/ },
   { kind: 'operand-recompute', label: "would be recomputed in a contraction's operand", match: /in a contraction's operand/ },
+  { kind: 'copy-cost', label: 'too many cheap ops to copy into several kernels', match: /cheap ops it reads would be recomputed in each of/ },
   { kind: 'window-recompute', label: 'would be recomputed per convolution tap, so stored', match: /for every tap of a convolution window/ },
   { kind: 'reduction-repeated', label: 'reduction would be recomputed per element of another reduction', match: /would be reduced again/ },
   { kind: 'reduction-feeds-broadcast', label: 'read at other positions (reduction or window feeds broadcast)', match: /at other positions than its own/ },
@@ -197,12 +199,34 @@ class Phase1 {
       return this.root(n, consumers, `${op} would be recomputed for every tap of a convolution window, so it is stored once`);
     }
     const legal = targets.filter((k) => why.get(k) === null);
+    // Copies are cheap one op at a time, but a copied node brings the cheap ops it reads
+    // along: past a point (a col2im's shifted slices and their sum) storing it once costs less.
+    const span = legal.length > 1 ? this.cheapSpan(n) : 0;
+    if (span > MAX_COPIED_SPAN) {
+      return this.root(n, consumers, `${op} and the ${span - 1} cheap ops it reads would be recomputed in each of ${legal.length} kernels, so it is stored once`);
+    }
     for (const k of legal) this.join(n, k);
     const how = legal.length > 1 ? `cheap ${op} recomputed in each of ${legal.length} kernels` : this.joinReason(n);
     const refusedIn = (c: Node): string | null => (this.homes.get(c.id) ?? []).map((h) => why.get(h) ?? null).find((r) => r !== null) ?? null;
     for (const c of consumers) if (refusedIn(c) === null) this.reasons.set(n.id, c.id, true, how);
     const rest = consumers.filter((c) => refusedIn(c) !== null);
     if (output || rest.length > 0) this.root(n, rest, output ?? refusedIn(rest[0]!)!);
+  }
+
+  /** How many cheap nodes a copy of n recomputes: n and the cheap nodes it reads through cheap nodes (constants aside). */
+  private cheapSpan(n: Node): number {
+    const seen = new Set<ValueId>();
+    const stack = [n];
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (seen.has(m.id)) continue;
+      seen.add(m.id);
+      for (const v of m.inputs) {
+        const d = this.ix.defs.get(v);
+        if (d && cheap(d.op) && d.op !== 'constant' && !this.ix.outputs.has(d.id)) stack.push(d);
+      }
+    }
+    return seen.size;
   }
 
   /** Whether n would sit in kernel k's operand loads of a convolution with more than one tap. */
@@ -297,6 +321,9 @@ function convTaps(ix: GraphIndex, n: Node): number {
       return 1;
   }
 }
+
+/** A cheap node that would bring more cheap nodes than this into each of several kernels is stored instead (see Phase1.place). */
+const MAX_COPIED_SPAN = 16;
 
 /** The reductions a node's own lowering makes (a contraction's GEMM included). */
 function ownReductions(n: Node): number {

@@ -123,6 +123,29 @@ describe('fusion decisions', () => {
     expect(pointwise.graph.nodes.filter((n) => n.op === 'select').length).toBeGreaterThan(1);
   });
 
+  it('stores a cheap node read by several kernels once the cheap ops it brings along pass the copy limit', () => {
+    // t = x·1.5 + x·1.5 + … (n terms), read by a sum and a max: two reduction kernels. A short
+    // chain is copied into both; a long one is stored and read by both.
+    const build = (terms: number): Graph => {
+      const b = new GraphBuilder('Chain');
+      const x = b.input('x', { dtype: 'f32', shape: [4, 8] });
+      const k = b.op('constant', [], { value: 1.5, dtype: 'f32', shape: [4, 8] });
+      let t = b.op('mul', [x, k]);
+      for (let i = 1; i < terms; i++) t = b.op('add', [t, b.op('mul', [b.op('neg', [t]), k])]);
+      b.output('s', b.op('sum', [t], { axes: [1], keepdims: false }));
+      b.output('m', b.op('max', [t], { axes: [0], keepdims: false }));
+      return b.build();
+    };
+    const short = fusion(build(2));
+    expect(checkFused(short)).toEqual([]);
+    expect(short.decisions.some((d) => d.reason.includes('cheap ops it reads would be recomputed'))).toBe(false);
+    const long = fusion(build(12));
+    expect(checkFused(long)).toEqual([]);
+    const stored = long.decisions.filter((d) => !d.fused && d.reason.includes('cheap ops it reads would be recomputed in each of 2 kernels'));
+    expect(stored.map((d) => long.graph.nodes.find((n) => n.id === d.consumer)!.op).sort()).toEqual(['max', 'sum']);
+    expect(long.kernels.length).toBe(3);
+  });
+
   it('fuses a contraction only under elementwise epilogues, and keeps one contraction per kernel', () => {
     const b = new GraphBuilder('Mm');
     const x = b.input('x', { dtype: 'f32', shape: [4, 8] });
