@@ -221,6 +221,29 @@ export class JsEmitter {
     }
     const body = this.gen(e.body, inner, innermost);
     const x = this.fresh('x');
+    const count = e.vars.reduce((n, v) => n * v.extent, 1);
+    const unroll = e.vars.length > 0 && e.where === null && count <= UNROLL_MAX;
+    if (unroll && e.fn === 'max' && count > 1) {
+      // An unrolled max as a tree of pairwise choices (half the chain of dependent selects);
+      // each pair keeps its left (earlier) value on ties and a NaN already there, so the
+      // result is the sequential fold's.
+      this.helpers.add('selF');
+      const points = Array.from({ length: count }, () => this.fresh('m'));
+      innermost.lines.push(`const ${x} = ${body};`);
+      home.lines.push(`let ${points.join(', ')};`, ...unrollNest(e.vars, own, 0, 0, (k) => [`${points[k]} = ${x};`]));
+      let level = points;
+      while (level.length > 1) {
+        const next: string[] = [];
+        for (let i = 0; i + 1 < level.length; i += 2) {
+          const [a, b, m] = [level[i]!, level[i + 1]!, this.fresh('m')];
+          home.lines.push(`const ${m} = selF((${b} > ${a}) | ((${b} !== ${b}) & (${a} === ${a})), ${b}, ${a});`);
+          next.push(m);
+        }
+        if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+        level = next;
+      }
+      return this.define(home, e, round(e.type, level[0]!, false));
+    }
     switch (e.fn) {
       case 'sum':
       case 'mean':
@@ -249,8 +272,7 @@ export class JsEmitter {
     }
     home.lines.push(`let ${acc} = ${init};`);
     if (e.fn === 'argmax') home.lines.push(`let ${best} = -1;`);
-    const count = e.vars.reduce((n, v) => n * v.extent, 1);
-    if (e.vars.length > 0) home.lines.push(...(e.where === null && count <= UNROLL_MAX ? unrollNest(e.vars, own) : loopNest(e.vars, own, [])));
+    if (e.vars.length > 0) home.lines.push(...(unroll ? unrollNest(e.vars, own) : loopNest(e.vars, own, [])));
     else home.lines.push('do {', ...indent(own[0]!.lines), '} while (false);');
     const value = e.fn === 'argmax' ? best : e.fn === 'mean' ? `(${acc} / ${count})` : acc;
     return this.define(home, e, e.fn === 'argmax' ? value : round(e.type, value, false));
@@ -271,12 +293,15 @@ export class JsEmitter {
 /** Reductions of at most this many points without a `where` are unrolled. */
 const UNROLL_MAX = 16;
 
-/** Straight-line iterations of a reduction's loops: one block per point, each variable a constant there. */
-function unrollNest(vars: readonly IndexVar[], blocks: readonly Block[], depth = 0): string[] {
-  if (depth === vars.length) return [];
+/**
+ * Straight-line iterations of a reduction's loops: one block per point, each variable a
+ * constant there; `leaf(k)` adds lines at the innermost level of point k (row-major).
+ */
+function unrollNest(vars: readonly IndexVar[], blocks: readonly Block[], depth = 0, at = 0, leaf: (point: number) => string[] = () => []): string[] {
+  if (depth === vars.length) return leaf(at);
   const v = vars[depth]!;
   const out: string[] = [];
-  for (let k = 0; k < v.extent; k++) out.push('{', ...indent([`const v${v.id} = ${k};`, ...blocks[depth]!.lines, ...unrollNest(vars, blocks, depth + 1)]), '}');
+  for (let k = 0; k < v.extent; k++) out.push('{', ...indent([`const v${v.id} = ${k};`, ...blocks[depth]!.lines, ...unrollNest(vars, blocks, depth + 1, at * v.extent + k, leaf)]), '}');
   return out;
 }
 
