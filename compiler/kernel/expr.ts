@@ -99,6 +99,28 @@ export function topoOrder(roots: readonly Expr[]): Expr[] {
   return [...seen.values()].sort((a, b) => a.id - b.id);
 }
 
+type ReduceExpr = Extract<Expr, { kind: 'reduce' }>;
+
+/** A node of e's kind made by `b` from e's children mapped by `go`; `reduce` makes a reduction from its mapped parts. */
+function remake(b: ExprBuilder, e: Exclude<Expr, { kind: 'const' | 'var' }>, go: (x: Expr) => Expr, reduce: (r: ReduceExpr, body: Expr, where: Expr | null, init: Expr | null) => Expr): Expr {
+  switch (e.kind) {
+    case 'load':
+      return b.load(e.slot, go(e.offset), e.type);
+    case 'unary':
+      return b.unary(e.fn, go(e.x));
+    case 'cast':
+      return b.cast(go(e.x), e.type);
+    case 'binary':
+      return b.binary(e.fn, go(e.a), go(e.b));
+    case 'select':
+      return b.select(go(e.cond), go(e.a), go(e.b));
+    case 'reduce':
+      return reduce(e, go(e.body), e.where ? go(e.where) : null, e.init ? go(e.init) : null);
+    default:
+      return e satisfies never;
+  }
+}
+
 /** The largest node or variable id in expressions (reduction variables included); -1 for none. */
 export function maxId(roots: readonly Expr[]): number {
   let m = -1;
@@ -119,35 +141,8 @@ export function rebuild(b: ExprBuilder, roots: readonly Expr[], subst: ReadonlyM
   const go = (e: Expr): Expr => {
     const done = memo.get(e.id);
     if (done) return done;
-    let out: Expr;
-    switch (e.kind) {
-      case 'const':
-        out = b.const(e.value, e.type);
-        break;
-      case 'var':
-        out = subst.get(e.v.id) ?? b.v(e.v);
-        break;
-      case 'load':
-        out = b.load(e.slot, go(e.offset), e.type);
-        break;
-      case 'unary':
-        out = b.unary(e.fn, go(e.x));
-        break;
-      case 'cast':
-        out = b.cast(go(e.x), e.type);
-        break;
-      case 'binary':
-        out = b.binary(e.fn, go(e.a), go(e.b));
-        break;
-      case 'select':
-        out = b.select(go(e.cond), go(e.a), go(e.b));
-        break;
-      case 'reduce':
-        out = b.reduce(e.fn, e.vars, go(e.body), e.type, e.where ? go(e.where) : null, e.init ? go(e.init) : null);
-        break;
-      default:
-        return e satisfies never;
-    }
+    const out =
+      e.kind === 'const' ? b.const(e.value, e.type) : e.kind === 'var' ? (subst.get(e.v.id) ?? b.v(e.v)) : remake(b, e, go, (r, body, where, init) => b.reduce(r.fn, r.vars, body, r.type, where, init));
     memo.set(e.id, out);
     return out;
   };
@@ -286,35 +281,8 @@ export class ExprBuilder {
     const done = memo.get(e.id);
     if (done) return done;
     const s = (x: Expr): Expr => this.substitute(x, subst, memo);
-    let out: Expr;
-    switch (e.kind) {
-      case 'const':
-        out = e;
-        break;
-      case 'var':
-        out = subst.get(e.v.id) ?? e;
-        break;
-      case 'load':
-        out = this.load(e.slot, s(e.offset), e.type);
-        break;
-      case 'unary':
-        out = this.unary(e.fn, s(e.x));
-        break;
-      case 'cast':
-        out = this.cast(s(e.x), e.type);
-        break;
-      case 'binary':
-        out = this.binary(e.fn, s(e.a), s(e.b));
-        break;
-      case 'select':
-        out = this.select(s(e.cond), s(e.a), s(e.b));
-        break;
-      case 'reduce':
-        out = this.buildReduce(e.fn, e.vars, s(e.body), e.type, e.where ? s(e.where) : null, e.init ? s(e.init) : null, this.depthOf(e));
-        break;
-      default:
-        return e satisfies never;
-    }
+    const out =
+      e.kind === 'const' ? e : e.kind === 'var' ? (subst.get(e.v.id) ?? e) : remake(this, e, s, (r, body, where, init) => this.buildReduce(r.fn, r.vars, body, r.type, where, init, this.depthOf(r)));
     memo.set(e.id, out);
     return out;
   }

@@ -36,6 +36,16 @@ async function sameOnThreads(g: Graph, inputs: ReadonlyMap<string, Tensor>, para
   expect(identicalOutputs(many.getParams(), one.getParams())).toBe(true);
 }
 
+/** The Fashion CNN's train step at batch 4 with seeded feeds, step 1 and fixed labels. */
+async function cnnTrainStep(): Promise<{ g: Graph; inputs: Map<string, Tensor> }> {
+  const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
+  const g = model.graphs.train(4);
+  const inputs = new Map(randomFeeds(g).inputs);
+  inputs.set(model.names.step, { type: { dtype: 'f32', shape: [] }, data: Float32Array.of(1) });
+  inputs.set(model.names.label, { type: { dtype: 'i32', shape: [4] }, data: Int32Array.of(1, 7, 3, 0) });
+  return { g, inputs };
+}
+
 describe('cpu backend on three threads', () => {
   it('multiplies and convolves as on one thread (GEMM split by rows, columns and batch; epilogues)', async () => {
     const b = new GraphBuilder('Tiled');
@@ -53,12 +63,7 @@ describe('cpu backend on three threads', () => {
   });
 
   it('trains the Fashion CNN as on one thread (batch 4)', async () => {
-    const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
-    const g = model.graphs.train(4);
-    const feeds = randomFeeds(g);
-    const inputs = new Map(feeds.inputs);
-    inputs.set(model.names.step, { type: { dtype: 'f32', shape: [] }, data: Float32Array.of(1) });
-    inputs.set(model.names.label, { type: { dtype: 'i32', shape: [4] }, data: Int32Array.of(1, 7, 3, 0) });
+    const { g, inputs } = await cnnTrainStep();
     await sameOnThreads(g, inputs, initParams(g, 3));
   });
 
@@ -66,11 +71,7 @@ describe('cpu backend on three threads', () => {
     // The main thread can be descheduled between bumping the generation and notifying; a
     // worker that already served that generation must not serve it again when the notify
     // lands. The step's last phase updates params in place (Adam), so a rerun would show.
-    const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
-    const g = model.graphs.train(4);
-    const feeds = randomFeeds(g);
-    const inputs = new Map(feeds.inputs);
-    inputs.set(model.names.step, { type: { dtype: 'f32', shape: [] }, data: Float32Array.of(1) });
+    const { g, inputs } = await cnnTrainStep();
     const params = initParams(g, 4);
     const many = threaded.load(g);
     await many.whenReady();
