@@ -213,11 +213,14 @@ class Phase1 {
     if (output || rest.length > 0) this.root(n, rest, output ?? refusedIn(rest[0]!)!);
   }
 
-  /** How many cheap nodes a copy of n recomputes: n and the cheap nodes it reads through cheap nodes (constants aside). */
+  /**
+   * How many cheap nodes a copy of n recomputes: n and the cheap nodes it reads through cheap
+   * nodes (constants aside), counted only up to MAX_COPIED_SPAN + 1 (all the rule asks).
+   */
   private cheapSpan(n: Node): number {
     const seen = new Set<ValueId>();
     const stack = [n];
-    while (stack.length > 0) {
+    while (stack.length > 0 && seen.size <= MAX_COPIED_SPAN) {
       const m = stack.pop()!;
       if (seen.has(m.id)) continue;
       seen.add(m.id);

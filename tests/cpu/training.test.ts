@@ -15,11 +15,9 @@
 // tolerance: every step's loss within 1e-4 relative of the reference's (and the loss must
 // fall).
 
-import { exampleWithSgd, lossCurve, trainStepFeeds } from '../helpers/example-steps.js';
+import { exampleStep, lossCurve } from '../helpers/example-steps.js';
 import { describe, expect, it } from 'vitest';
 import { loadData, loadTrainingModel } from '../../cli/training.js';
-import { initParams } from '../../compiler/ir/init.js';
-import { rngFor } from '../../compiler/ir/random.js';
 import { subset } from '../../runtime/data/dataset.js';
 import { cpuBackend } from '../../runtime/cpu/session.js';
 import { referenceBackend } from '../../runtime/reference/session.js';
@@ -29,10 +27,7 @@ const EXAMPLES = ['mlp', 'fashion_cnn', 'residual_mlp', 'rnn', 'transformer'] as
 describe('train steps of the example models, cpu against ref', () => {
   for (const name of EXAMPLES) {
     it(`${name}: two steps agree (loss, params, optimizer state)`, async () => {
-      const model = await loadTrainingModel(exampleWithSgd(name), undefined);
-      const graph = model.graphs.train(3);
-      const inputs = trainStepFeeds(graph, model.names, rngFor(11, name));
-      const params = initParams(graph, 5);
+      const { graph, inputs, params } = await exampleStep(name);
       const sessions = [cpuBackend, referenceBackend].map((b) => {
         const s = b.load(graph);
         s.setParams(params);

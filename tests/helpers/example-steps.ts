@@ -1,12 +1,14 @@
-// Shared by the backend training tests: an example with SGD in place of its optimizer, seeded train-step feeds, and a loss curve through the training loop.
+// Shared by the backend training tests: an example with SGD in place of its optimizer, seeded train-step feeds (and the step they feed), and a loss curve through the training loop.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainingModel } from '../../cli/training.js';
+import { loadTrainingModel } from '../../cli/training.js';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { initParams } from '../../compiler/ir/init.js';
 import type { Rng } from '../../compiler/ir/random.js';
+import { rngFor } from '../../compiler/ir/random.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import { tensorFrom } from '../../compiler/ir/tensor.js';
 import { numel } from '../../compiler/ir/types.js';
@@ -44,6 +46,13 @@ export function trainStepFeeds(graph: Graph, names: StepNames, rng: Rng): Map<st
       return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
     }),
   );
+}
+
+/** An example's SGD train step at batch 3 with seeded feeds (stream `name` of seed 11) and parameters from seed 5. */
+export async function exampleStep(name: string): Promise<{ graph: Graph; inputs: Map<string, Tensor>; params: Map<string, Tensor> }> {
+  const model = await loadTrainingModel(exampleWithSgd(name), undefined);
+  const graph = model.graphs.train(3);
+  return { graph, inputs: trainStepFeeds(graph, model.names, rngFor(11, name)), params: initParams(graph, 5) };
 }
 
 /** Every step's loss of one epoch over `data` (batch 16, seed 3, constant lr 1e-3, parameters initialized from seed 3). */

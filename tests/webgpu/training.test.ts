@@ -13,11 +13,9 @@
 // each step's loss within 1e-3 relative of the CPU backend's. The looser bound is the sign
 // flips above, which move a handful of weights by 2·lr per step and the loss by far less.
 
-import { exampleWithSgd, lossCurve, trainStepFeeds } from '../helpers/example-steps.js';
+import { exampleStep, lossCurve } from '../helpers/example-steps.js';
 import { describe, expect, it } from 'vitest';
 import { loadData, loadTrainingModel } from '../../cli/training.js';
-import { initParams } from '../../compiler/ir/init.js';
-import { rngFor } from '../../compiler/ir/random.js';
 import { cpuBackend } from '../../runtime/cpu/session.js';
 import { subset } from '../../runtime/data/dataset.js';
 import { gpu, gpuReport, webgpu } from './support.js';
@@ -26,10 +24,7 @@ const EXAMPLES = ['mlp', 'fashion_cnn'] as const;
 describe.skipIf(!webgpu)('train steps of the example models, webgpu against cpu', () => {
   for (const name of EXAMPLES) {
     it(`${name}: two steps agree (loss, params, optimizer state)`, async () => {
-      const model = await loadTrainingModel(exampleWithSgd(name), undefined);
-      const graph = model.graphs.train(3);
-      const inputs = trainStepFeeds(graph, model.names, rngFor(11, name));
-      const params = initParams(graph, 5);
+      const { graph, inputs, params } = await exampleStep(name);
       const cpu = cpuBackend.load(graph);
       const dev = gpu().load(graph);
       try {
