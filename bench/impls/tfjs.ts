@@ -72,7 +72,7 @@ function registerConvFilterGradient(tf: Tf): void {
   });
 }
 
-async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number | null; adapter: AdapterRecord | null }> {
+export async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number | null; adapter: AdapterRecord | null }> {
   // Bundled for the device machine (bench/device/pack.sh), the ES module build is already resolved.
   if (process.env['SINTER_BENCH_BUNDLED'] !== '1') register(new URL('./tfjs-esm-hooks.mjs', import.meta.url));
   const require = createRequire(import.meta.url);
@@ -103,12 +103,13 @@ async function loadTf(variant: TfVariant): Promise<{ tf: Tf; threads: number | n
   return { tf, threads, adapter };
 }
 
-interface TfModel {
+export interface TfModel {
   readonly variables: TF.Variable[];
   forward(x: TF.Tensor4D): TF.Tensor2D;
 }
 
-function buildModel(tf: Tf, d: ModelData): TfModel {
+/** The network of a layer list in TF.js ops (NHWC), its variables initialized from Sinter's weights. */
+export function buildModel(tf: Tf, d: Pick<ModelData, 'model' | 'weights'>): TfModel {
   const variables: TF.Variable[] = [];
   const filters: TF.Tensor4D[] = [];
   const dense: TF.Tensor2D[] = [];
@@ -152,7 +153,7 @@ function buildModel(tf: Tf, d: ModelData): TfModel {
       for (const l of d.model.layers) {
         if (l.kind === 'conv2d') y = tf.fused.conv2d({ x: y as TF.Tensor4D, filter: filters[fi++]!, strides: 1, pad: 'valid', bias: biases[bi++]!, activation: act(l) });
         else if (l.kind === 'maxpool') y = tf.maxPool(y as TF.Tensor4D, l.size, l.size, 'valid');
-        else if (l.kind === 'flatten') y = tf.reshape(y, [d.batch, -1]);
+        else if (l.kind === 'flatten') y = tf.reshape(y, [y.shape[0]!, -1]);
         else y = tf.fused.matMul({ a: y as TF.Tensor2D, b: dense[di++]!, bias: biases[bi++]!, activation: act(l) });
       }
       return y as TF.Tensor2D;
