@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { WgslLimitError } from '../../compiler/lower/wgsl/limits.js';
-import type { WgslProgram } from '../../compiler/lower/wgsl/lower.js';
+import type { WgslOptions, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import { compileForWebgpu } from '../../runtime/webgpu/backend.js';
 import { UsageError, UserError, positiveInt, writeFileAtomic } from '../io.js';
 import { loadModel } from '../load.js';
@@ -26,7 +26,7 @@ export function manifestOf(p: WgslProgram): object {
     name: p.name,
     precision: p.precision,
     // What a device must have to run these shaders.
-    requiredFeatures: p.precision === 'f16' ? ['shader-f16'] : [],
+    requiredFeatures: p.features,
     limits: p.limits,
     spaces: p.spaceBytes.map((bytes, i) => ({ space: i, role: i === 0 ? 'arena' : 'state', bytes })),
     buffers: p.buffers.map((b) => ({ id: b.id, type: b.type, placement: b.placement, space: b.space, byteOffset: b.word * 4 })),
@@ -38,6 +38,7 @@ export function manifestOf(p: WgslProgram): object {
       bindings: k.spaces,
       workgroupSize: k.workgroupSize,
       dispatch: k.dispatch,
+      features: k.features,
       nodes: k.nodes,
       ...(k.loc ? { loc: k.loc } : {}),
       flops: k.flops,
@@ -58,9 +59,9 @@ export function writeProgram(p: WgslProgram, dir: string): void {
   writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifestOf(p), null, 2)}\n`);
 }
 
-function compileOrExplain(graph: Graph, gemm: 'tiled' | 'rows', precision: 'f32' | 'f16'): WgslProgram {
+function compileOrExplain(graph: Graph, options: WgslOptions): WgslProgram {
   try {
-    return compileForWebgpu(graph, undefined, gemm, precision);
+    return compileForWebgpu(graph, options);
   } catch (e) {
     if (e instanceof WgslLimitError) throw new UserError(e.message, e.hint);
     throw e;
@@ -78,13 +79,14 @@ export function registerCompile(program: Command): void {
     .option('--train', 'compile the train step of the model\'s train block (forward, backward and optimizer update)')
     .option('--gemm <form>', "contraction kernels: 'tiled' (workgroup-memory tiles, for GPUs) or 'rows' (no workgroup memory, for software adapters such as lavapipe)", 'tiled')
     .option('--precision <p>', "arithmetic: f32, or f16 (the shaders then need the WebGPU feature shader-f16; storage stays f32)", 'f32')
-    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string }) => {
+    .option('--subgroups', "long reductions sum within subgroups first (the shaders then need the WebGPU feature subgroups)")
+    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string; subgroups?: boolean }) => {
       if (opts.target !== 'wgsl') throw new UsageError(`--target must be wgsl, got '${opts.target}'`);
       if (opts.gemm !== 'tiled' && opts.gemm !== 'rows') throw new UsageError(`--gemm must be tiled or rows, got '${opts.gemm}'`);
       if (opts.precision !== 'f32' && opts.precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${opts.precision}'`);
       const batch = positiveInt(opts.batch, '--batch');
       const graph = opts.train ? (await loadTrainingModel(file, undefined)).graphs.train(batch) : loadModel(file, { batch }).graph;
-      const p = compileOrExplain(graph, opts.gemm, opts.precision);
+      const p = compileOrExplain(graph, { gemm: opts.gemm, precision: opts.precision, subgroups: opts.subgroups === true });
       writeProgram(p, opts.out);
       process.stdout.write(`wrote ${p.kernels.length} kernels and manifest.json to ${opts.out}\n`);
     });

@@ -8,10 +8,9 @@
 /// <reference types="@webgpu/types" />
 
 import type { Graph } from '../../compiler/ir/graph.js';
-import type { WgslLimits } from '../../compiler/lower/wgsl/limits.js';
 import { WGSL_DEFAULTS, limitsOfAdapter } from '../../compiler/lower/wgsl/limits.js';
 import type { Precision } from '../../compiler/lower/wgsl/emit.js';
-import type { WgslProgram } from '../../compiler/lower/wgsl/lower.js';
+import type { WgslOptions, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import { lowerToWgsl } from '../../compiler/lower/wgsl/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
 import type { AsyncBackend } from '../session.js';
@@ -34,20 +33,24 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
    * among them, so train with SGD or at f32.
    */
   readonly precision?: Precision;
+  /** Whether reductions use subgroup operations (WgslOptions.subgroups); by default, where the device has the `subgroups` feature. */
+  readonly subgroups?: boolean;
 }
 
-/** Compiles a graph for WebGPU: the middle end with the target's limits, then the WGSL lowering. */
-export function compileForWebgpu(graph: Graph, limits: WgslLimits = WGSL_DEFAULTS, gemm: 'tiled' | 'rows' = 'tiled', precision: Precision = 'f32'): WgslProgram {
+/** Compiles a graph for WebGPU: the middle end with the target's limits (WebGPU's defaults unless given), then the WGSL lowering. */
+export function compileForWebgpu(graph: Graph, options: WgslOptions = {}): WgslProgram {
+  const limits = options.limits ?? WGSL_DEFAULTS;
   const { state } = runPipeline(graph, { limits });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
-  return lowerToWgsl(state.program, state.graph, { limits, gemm, precision });
+  return lowerToWgsl(state.program, state.graph, { ...options, limits });
 }
 
-/** A device of an adapter with `timestamp-query` where it has it, and `shader-f16` where it has it or precision f16 needs it. */
+/** A device of an adapter with each of `timestamp-query`, `shader-f16` and `subgroups` the adapter has; ShaderF16Unavailable when precision f16 needs what it lacks. */
 export async function requestDeviceFor(adapter: GPUAdapter, precision: Precision = 'f32'): Promise<GPUDevice> {
   if (precision === 'f16' && !adapter.features.has('shader-f16')) throw new ShaderF16Unavailable(`the adapter (${adapterName(adapter)})`);
-  const requiredFeatures = (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f));
-  return adapter.requestDevice({ requiredFeatures });
+  // A plain string list: 'subgroups' is newer than the GPUFeatureName of @webgpu/types.
+  const requiredFeatures = ['timestamp-query', 'shader-f16', 'subgroups'].filter((f) => adapter.features.has(f));
+  return adapter.requestDevice({ requiredFeatures: requiredFeatures as GPUFeatureName[] });
 }
 
 function adapterName(adapter: GPUAdapter): string {
@@ -59,6 +62,8 @@ export interface WebgpuBackend extends AsyncBackend {
   readonly device: GPUDevice;
   /** How its contractions are written (WebgpuOptions.gemm). */
   readonly gemm: 'tiled' | 'rows';
+  /** Whether its reductions use subgroup operations (WebgpuOptions.subgroups). */
+  readonly subgroups: boolean;
   load(graph: Graph): WebgpuSession;
 }
 
@@ -79,12 +84,14 @@ export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = 
   const limits = options.limits === 'adapter' ? limitsOfAdapter(device.limits) : WGSL_DEFAULTS;
   const precision = options.precision ?? 'f32';
   if (precision === 'f16' && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device (requested without it)');
+  const subgroups = options.subgroups ?? device.features.has('subgroups');
   const sessionOptions: WebgpuSessionOptions = { ...options, debug: options.debug ?? envDebug() };
   return {
     name: 'webgpu',
     async: true,
     device,
     gemm: options.gemm ?? 'tiled',
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, limits, options.gemm, precision), device, sessionOptions),
+    subgroups,
+    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, subgroups }), device, sessionOptions),
   };
 }

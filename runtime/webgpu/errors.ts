@@ -16,6 +16,14 @@ export class ShaderF16Unavailable extends Error {
   }
 }
 
+/** A program whose kernels use subgroup operations, loaded on a device without the `subgroups` feature. */
+export class SubgroupsUnavailable extends Error {
+  constructor() {
+    super("the program's reductions use subgroup operations (the WebGPU feature 'subgroups'), which the device lacks; compile it without subgroups (the default of sinter compile), or request a device with the feature");
+    this.name = 'SubgroupsUnavailable';
+  }
+}
+
 /** A buffer or the step's work did not fit in GPU memory. */
 export class OutOfGpuMemory extends Error {
   constructor(detail: string) {

@@ -26,7 +26,7 @@ import { allocData } from '../../compiler/ir/tensor.js';
 import { formatType, numel, typesEqual } from '../../compiler/ir/types.js';
 import type { WgslBuffer, WgslKernel, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import type { AsyncSession } from '../session.js';
-import { DeviceLost, NonFiniteOutput, OutOfGpuMemory } from './errors.js';
+import { DeviceLost, NonFiniteOutput, OutOfGpuMemory, ShaderF16Unavailable, SubgroupsUnavailable } from './errors.js';
 import { KernelTimer } from './profile.js';
 
 export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
@@ -78,6 +78,8 @@ export class WebgpuSession implements AsyncSession {
     options: WebgpuSessionOptions = {},
   ) {
     this.log = options.log ?? ((line: string) => console.error(line));
+    if (program.features.includes('shader-f16') && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device');
+    if (program.features.includes('subgroups') && !device.features.has('subgroups')) throw new SubgroupsUnavailable();
     const debug = options.debug ?? 0;
     void device.lost.then((info) => {
       this.lost = new DeviceLost(info.reason, info.message);

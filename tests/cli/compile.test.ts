@@ -47,6 +47,22 @@ describe('sinter compile --target wgsl', () => {
     for (const k of manifest.kernels) expect(readFileSync(join(dir, k.file), 'utf8')).toContain('enable f16;');
   });
 
+  it('with --subgroups, the tree reductions need the feature subgroups, and the manifest says which kernels', { timeout: 60_000 }, async () => {
+    const features = async (...flags: string[]) => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'sinter-compile-')), 'out');
+      const r = await runCli('compile', 'examples/fashion_cnn.sinter', '--train', '--batch', '64', '-o', dir, ...flags);
+      expect(r.status, r.stderr).toBe(0);
+      const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { requiredFeatures: string[]; kernels: { form: string; features: string[]; file: string }[] };
+      for (const k of m.kernels) expect(readFileSync(join(dir, k.file), 'utf8').includes('\nenable subgroups;\n'), k.file).toBe(k.features.includes('subgroups'));
+      return { required: m.requiredFeatures, withSubgroups: m.kernels.filter((k) => k.features.includes('subgroups')).map((k) => k.form) };
+    };
+    const on = await features('--subgroups');
+    expect(on.required).toEqual(['subgroups']);
+    expect(on.withSubgroups.length).toBeGreaterThan(0);
+    expect(on.withSubgroups.every((f) => /^tree \d+ x\d+ subgroups$/.test(f))).toBe(true);
+    expect(await features()).toEqual({ required: [], withSubgroups: [] });
+  });
+
   it('rejects an unknown target, contraction form or precision as a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sinter-compile-'));
     for (const args of [['--target', 'spirv'], ['--gemm', 'wide'], ['--precision', 'f8']]) {

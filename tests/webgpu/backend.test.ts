@@ -33,7 +33,7 @@ import { GRAD_CASES } from '../autodiff/op-cases.js';
 import { allCloseReport, maxAbs, toleranceFor } from '../helpers/allclose.js';
 import type { HandCase } from '../ops/hand-cases.js';
 import { HAND_CASES } from '../ops/hand-cases.js';
-import { GEMM_FORMS, gpuReport, runGpu, webgpu } from './support.js';
+import { KERNEL_FORMS, gpuReport, runGpu, webgpu } from './support.js';
 
 function oneOp(op: OpName, inputs: readonly Tensor[], attrs: Attrs = {}): { graph: Graph; feeds: Map<string, Tensor> } {
   const b = new GraphBuilder(`one_${op}`);
@@ -99,12 +99,12 @@ describe.skipIf(!webgpu)('backend webgpu', () => {
     }
   });
 
-  describe('contractions at tiled sizes, both forms', () => {
+  describe('contractions at tiled sizes, every form', () => {
     for (const [i, c] of TILED.entries()) {
-      it.each(GEMM_FORMS)(`${c.name} (%s)`, async (form) => {
+      it.each(KERNEL_FORMS)(`${c.name} (%s)`, async (_form, options) => {
         const inputs = c.shapes.map((s, k) => seeded(s, 10 * i + k));
         const { graph, feeds } = oneOp(c.op, inputs, c.attrs);
-        const got = (await runGpu(graph, feeds, new Map(), undefined, form)).get('y')!;
+        const got = (await runGpu(graph, feeds, new Map(), undefined, options)).get('y')!;
         const ref = interpret(graph, { inputs: feeds, params: new Map() }).outputs.get('y')!;
         expect(allCloseReport(got, ref, toleranceOf(c.op, inputs))).toBeNull();
       });

@@ -54,7 +54,7 @@ describe.skipIf(!webgpu?.device.features.has('shader-f16'))('precision f16 on th
       const graph = forward(name, 4);
       const params = initParams(graph, 5);
       const inputs = randomInputs(graph, name);
-      expect(compileForWebgpu(graph, undefined, webgpu!.gemm, 'f16').kernels.every((k) => k.source.includes('\nenable f16;\n'))).toBe(true);
+      expect(compileForWebgpu(graph, { gemm: webgpu!.gemm, precision: 'f16' }).kernels.every((k) => k.source.includes('\nenable f16;\n'))).toBe(true);
       const half = await runOn('f16', graph, inputs, params);
       const single = await runOn('f32', graph, inputs, params);
       const cpu = cpuBackend.load(graph);

@@ -30,7 +30,7 @@ describe('contraction forms', () => {
   it('writes a matmul in the form asked for, the rows form with its block in the kernel form', () => {
     const g = matmulGraph(37, 29, 53);
     const tiled = compileForWebgpu(g).kernels.map((k) => k.form);
-    const rows = compileForWebgpu(g, undefined, 'rows').kernels.map((k) => k.form);
+    const rows = compileForWebgpu(g, { gemm: 'rows' }).kernels.map((k) => k.form);
     expect(tiled.some((f) => f.startsWith('gemm 37x53x29'))).toBe(true);
     expect(rows.some((f) => f.startsWith('gemm-rows 37x53x29 block 8x') && f.endsWith('uniform rows'))).toBe(true);
     expect(rows.some((f) => f.startsWith('gemm '))).toBe(false);
@@ -38,14 +38,14 @@ describe('contraction forms', () => {
 
   it('makes the operand with fewer reads the uniform one: both ways in the Fashion CNN train step', async () => {
     const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
-    const forms = compileForWebgpu(model.graphs.train(4), undefined, 'rows').kernels.map((k) => k.form);
+    const forms = compileForWebgpu(model.graphs.train(4), { gemm: 'rows' }).kernels.map((k) => k.form);
     // The filter gradients read image patches (one load) against the ReLU-masked output gradient (three).
     expect(forms.filter((f) => /^gemm-rows .*conv|uniform cols$/.test(f)).length).toBeGreaterThanOrEqual(2);
     expect(forms.some((f) => f.endsWith('uniform rows'))).toBe(true);
   });
 
   it('spreads 288 columns over 9 workgroups of 8 invocations, not 2 of 64 (fewest unused columns)', () => {
-    const k = compileForWebgpu(matmulGraph(64, 16, 288), undefined, 'rows').kernels.find((x) => x.form.startsWith('gemm-rows'))!;
+    const k = compileForWebgpu(matmulGraph(64, 16, 288), { gemm: 'rows' }).kernels.find((x) => x.form.startsWith('gemm-rows'))!;
     expect(k.workgroupSize).toEqual([8, 1, 1]);
     expect(k.dispatch).toEqual([9, 8, 1]);
   });

@@ -39,14 +39,14 @@ function limitError(f: () => unknown): WgslLimitError {
 
 describe('WGSL limits at compile time', () => {
   it('retiles a GEMM whose 64x64x16 tiles (8 KiB) exceed workgroup storage by one byte', () => {
-    const p = compileForWebgpu(matmul(64, 64, 64), limits({ maxWorkgroupBytes: 8191 }));
+    const p = compileForWebgpu(matmul(64, 64, 64), { limits: limits({ maxWorkgroupBytes: 8191 }) });
     const gemm = p.kernels.find((k) => k.form.startsWith('gemm'))!;
     const [, tm, tn, kt] = /tiles (\d+)x(\d+)x(\d+)/.exec(gemm.form)!.map(Number);
     expect((tm! + tn!) * kt! * 4).toBeLessThanOrEqual(8191);
   });
 
   it('shrinks workgroups when 256 invocations exceed the limit by one', () => {
-    const p = compileForWebgpu(matmul(64, 64, 64), limits({ maxInvocations: 255 }));
+    const p = compileForWebgpu(matmul(64, 64, 64), { limits: limits({ maxInvocations: 255 }) });
     for (const k of p.kernels) expect(k.workgroupSize.reduce((a, b) => a * b, 1)).toBeLessThanOrEqual(255);
   });
 
@@ -58,7 +58,7 @@ describe('WGSL limits at compile time', () => {
   });
 
   it('names the limit when even a 2-D grid exceeds the workgroups per dimension', () => {
-    const e = limitError(() => compileForWebgpu(elementwise(256 * 4 * 4 + 1), limits({ maxWorkgroupsPerDim: 4 })));
+    const e = limitError(() => compileForWebgpu(elementwise(256 * 4 * 4 + 1), { limits: limits({ maxWorkgroupsPerDim: 4 }) }));
     expect(e.limit).toBe('maxComputeWorkgroupsPerDimension');
     expect(e.needed).toBe(5);
   });
@@ -66,14 +66,14 @@ describe('WGSL limits at compile time', () => {
   it('names the limit, the tensor and a fix when a tensor exceeds the binding size by one element', () => {
     const b = new GraphBuilder('big');
     b.output('y', b.op('sum', [b.input('x', { dtype: 'f32', shape: [257] })], { axes: [0], keepdims: false }));
-    const e = limitError(() => compileForWebgpu(b.build(), limits({ maxBindingBytes: 1024 })));
+    const e = limitError(() => compileForWebgpu(b.build(), { limits: limits({ maxBindingBytes: 1024 }) }));
     expect(e.limit).toBe('maxStorageBufferBindingSize');
     expect(e.message).toContain("input 'x'");
     expect(e.hint).toMatch(/split|limits/);
   });
 
   it('names the limit when a kernel needs one more storage binding than allowed', () => {
-    const e = limitError(() => compileForWebgpu(elementwise(16), limits({ maxStorageBindings: 1 })));
+    const e = limitError(() => compileForWebgpu(elementwise(16), { limits: limits({ maxStorageBindings: 1 }) }));
     expect(e.limit).toBe('maxStorageBuffersPerShaderStage');
     expect(e.needed).toBe(2);
   });

@@ -20,14 +20,15 @@ import { buildTrainStep, STEP } from '../../compiler/passes/train-step.js';
 import { referenceBackend } from '../../runtime/reference/session.js';
 import { arbGraph } from '../helpers/random-graph.js';
 import { randomFeeds } from '../passes/support.js';
-import { GEMM_FORMS, gpu, gpuReport, webgpu } from './support.js';
+import type { WebgpuOptions } from '../../runtime/webgpu/backend.js';
+import { KERNEL_FORMS, gpu, gpuReport, webgpu } from './support.js';
 
 type Feeds = ReturnType<typeof randomFeeds>;
 
-async function checkTwoSteps(g: Graph, feeds: Feeds = randomFeeds(g), gemm?: 'tiled' | 'rows'): Promise<void> {
+async function checkTwoSteps(g: Graph, feeds: Feeds = randomFeeds(g), options: WebgpuOptions = {}): Promise<void> {
   const names = g.outputs.map((o) => o.name);
   const ref = referenceBackend.load(g);
-  const dev = gpu({ watch: [], ...(gemm ? { gemm } : {}) }).load(g);
+  const dev = gpu({ watch: [], ...options }).load(g);
   try {
     ref.setParams(feeds.params);
     dev.setParams(feeds.params);
@@ -108,7 +109,7 @@ describe.skipIf(!webgpu)('webgpu backend on random graphs', () => {
   });
 
   // Conv-heavy steps on finite feeds only (finiteFeeds), graphs the reference keeps finite: their contractions' backward forms through the tiled GEMMs.
-  it.each(GEMM_FORMS)('equals the reference on conv-heavy train steps of random graphs (finite feeds, %s contractions)', async (form) => {
+  it.each(KERNEL_FORMS)('equals the reference on conv-heavy train steps of random graphs (finite feeds, %s contractions)', async (_form, options) => {
     let checked = 0;
     await fc.assert(
       fc.asyncProperty(arbTrainStep(CONV_HEAVY), async (step) => {
@@ -116,7 +117,7 @@ describe.skipIf(!webgpu)('webgpu backend on random graphs', () => {
         const feeds = finiteFeeds(step);
         if (!staysFinite(step, feeds)) return;
         checked++;
-        await checkTwoSteps(step, feeds, form);
+        await checkTwoSteps(step, feeds, options);
       }),
       { seed: 42, numRuns: 60 },
     );

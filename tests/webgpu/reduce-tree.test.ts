@@ -23,6 +23,8 @@ import { numel } from '../../compiler/ir/types.js';
 import { WGSL_DEFAULTS } from '../../compiler/lower/wgsl/limits.js';
 import { TREE_MAX_OUTPUTS, TREE_MIN_EXTENT } from '../../compiler/lower/wgsl/reduce-tree.js';
 import { compileForWebgpu } from '../../runtime/webgpu/backend.js';
+import { SubgroupsUnavailable } from '../../runtime/webgpu/errors.js';
+import { WebgpuSession } from '../../runtime/webgpu/session.js';
 import { gpu, gpuReport, runGpu, webgpu } from './support.js';
 
 function reduceGraph(op: 'sum' | 'mean', shape: Shape, axes: number[]): Graph {
@@ -62,31 +64,63 @@ describe('the tree rule', () => {
     expect(k.source).not.toContain('atomic');
   });
 
+  it('with subgroups, meets the partial sums through subgroupAdd with one barrier instead of the tree', () => {
+    const p = compileForWebgpu(reduceGraph('sum', [64, 32, 676], [0, 2]), { subgroups: true });
+    const k = p.kernels.find((x) => x.form.startsWith('tree '))!;
+    expect(k.form).toBe('tree 256 x1 subgroups');
+    expect(k.features).toEqual(['subgroups']);
+    expect(p.features).toEqual(['subgroups']);
+    expect(k.source).toContain('\nenable subgroups;\n');
+    expect(k.source.match(/subgroupAdd\(/g)).toHaveLength(2);
+    expect(k.source).not.toMatch(/for \(var h = /);
+    // One barrier between the subgroup sums and their total, one before every invocation reads it.
+    expect(k.source.match(/workgroupBarrier\(\);/g)).toHaveLength(2);
+    // Only the tree kernels need the feature; without the option, none does.
+    expect(p.kernels.filter((x) => !x.form.startsWith('tree ')).every((x) => x.features.length === 0)).toBe(true);
+    expect(compileForWebgpu(reduceGraph('sum', [64, 32, 676], [0, 2])).features).toEqual([]);
+  });
+
   it('shrinks the workgroup to the workgroup memory there is: 256 bytes hold 64 partial sums', () => {
     const limits = { ...WGSL_DEFAULTS, maxWorkgroupBytes: 256 };
-    const k = compileForWebgpu(reduceGraph('sum', [64, 32, 676], [0, 2]), limits).kernels.find((x) => x.form.startsWith('tree '))!;
+    const k = compileForWebgpu(reduceGraph('sum', [64, 32, 676], [0, 2]), { limits }).kernels.find((x) => x.form.startsWith('tree '))!;
     expect(k.workgroupSize).toEqual([64, 1, 1]);
     expect(k.source).toContain('var<workgroup> red: array<f32, 64>;');
   });
 });
 
 describe.skipIf(!webgpu)('tree reductions on webgpu', () => {
+  it('lavapipe has subgroups in CI, so both ways of combining the partial sums run there', () => {
+    if (process.env['CI']) expect(webgpu!.subgroups).toBe(true);
+    expect(webgpu!.subgroups).toBe(webgpu!.device.features.has('subgroups'));
+  });
+
+  const combines = webgpu?.subgroups ? [false, true] : [false];
   for (const c of CASES) {
-    it(`${c.name}: matches the reference, the same bits twice`, async () => {
-      const g = reduceGraph(c.op, c.shape, [...c.axes]);
-      const feeds = randomFeeds(g, 7);
-      const first = await runGpu(g, feeds);
-      const second = await runGpu(g, feeds);
-      const ref = interpret(g, { inputs: feeds, params: new Map() }).outputs;
-      expect(gpuReport(first, ref)).toBeNull();
-      expect(bits(second.get('y')!)).toEqual(bits(first.get('y')!));
-    });
+    for (const subgroups of combines) {
+      it(`${c.name}, ${subgroups ? 'subgroups' : 'workgroup tree'}: matches the reference, the same bits twice`, async () => {
+        const g = reduceGraph(c.op, c.shape, [...c.axes]);
+        expect(compileForWebgpu(g, { subgroups }).kernels.some((k) => k.form === `tree 256 x1${subgroups ? ' subgroups' : ''}`)).toBe(true);
+        const feeds = randomFeeds(g, 7);
+        const first = await runGpu(g, feeds, new Map(), undefined, { subgroups });
+        const second = await runGpu(g, feeds, new Map(), undefined, { subgroups });
+        const ref = interpret(g, { inputs: feeds, params: new Map() }).outputs;
+        expect(gpuReport(first, ref)).toBeNull();
+        expect(bits(second.get('y')!)).toEqual(bits(first.get('y')!));
+      });
+    }
   }
+
+  it('a program with subgroup reductions on a device without the feature: a named error, not a shader failure', () => {
+    const g = reduceGraph('sum', [64, 32, 676], [0, 2]);
+    const program = compileForWebgpu(g, { subgroups: true });
+    const device = { ...webgpu!.device, features: new Set<string>() } as unknown as GPUDevice;
+    expect(() => new WebgpuSession(g, program, device)).toThrow(SubgroupsUnavailable);
+  });
 
   it('the Fashion CNN train step at batch 8: a tree kernel, the reference within tolerance, the same bits twice', async () => {
     const model = await loadTrainingModel(exampleWithSgd('fashion_cnn'), undefined);
     const graph = model.graphs.train(8);
-    expect(compileForWebgpu(graph, undefined, webgpu!.gemm).kernels.some((k) => k.form.startsWith('tree '))).toBe(true);
+    expect(compileForWebgpu(graph, { gemm: webgpu!.gemm }).kernels.some((k) => k.form.startsWith('tree '))).toBe(true);
     const inputs = trainStepFeeds(graph, model.names, rngFor(5, 'reduce-tree'));
     const params = initParams(graph, 9);
     const names = graph.outputs.filter((o) => o.aliases === undefined).map((o) => o.name);

@@ -35,12 +35,21 @@ export function gpu(options?: WebgpuOptions): WebgpuBackend {
   return options ? createWebgpuBackend(webgpu.device, { gemm: webgpu.gemm, ...options }) : webgpu;
 }
 
-/** Both ways of writing contractions (WebgpuOptions.gemm), for the tests that cover each. */
-export const GEMM_FORMS = ['tiled', 'rows'] as const;
+/**
+ * The ways of writing kernels the contraction tests cover: both GEMM forms (WebgpuOptions.gemm)
+ * without subgroup operations, and the rows form with them where the device has the feature
+ * (lavapipe in CI does: tests/webgpu/reduce-tree.test.ts checks). Other tests run the
+ * device's default: subgroups where it has them.
+ */
+export const KERNEL_FORMS: readonly (readonly [string, WebgpuOptions])[] = [
+  ['tiled', { gemm: 'tiled', subgroups: false }],
+  ['rows', { gemm: 'rows', subgroups: false }],
+  ...(webgpu?.subgroups ? [['rows with subgroups', { gemm: 'rows', subgroups: true }] as const] : []),
+];
 
-/** Runs a graph once on WebGPU and returns the fetched outputs (every output by default); frees the session. */
-export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[], gemm?: 'tiled' | 'rows'): Promise<Map<string, Tensor>> {
-  const s = gpu({ watch: [], ...(gemm ? { gemm } : {}) }).load(graph);
+/** Runs a graph once on WebGPU (with backend options beyond `watch: []`) and returns the fetched outputs (every output by default); frees the session. */
+export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor> = new Map(), fetch?: readonly string[], options: WebgpuOptions = {}): Promise<Map<string, Tensor>> {
+  const s = gpu({ watch: [], ...options }).load(graph);
   try {
     s.setParams(params);
     return await s.run(inputs, fetch ?? graph.outputs.map((o) => o.name));

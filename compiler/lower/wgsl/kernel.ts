@@ -14,8 +14,8 @@ import { WgslEmitter, helperSource, indent, newBlock, wgslType } from './emit.js
 import type { KernelContext, WgslBuffer, WgslKernel } from './lower.js';
 import { WgslLimitError } from './limits.js';
 
-/** What a kernel generator returns; lower.ts adds the rest of the WgslKernel. */
-export type MadeKernel = Pick<WgslKernel, 'form' | 'source' | 'workgroupSize' | 'dispatch' | 'flops'>;
+/** What a kernel generator returns; lower.ts adds the rest of the WgslKernel. `extensions`: the features beyond the precision's that its shader enables. */
+export type MadeKernel = Pick<WgslKernel, 'form' | 'source' | 'workgroupSize' | 'dispatch' | 'flops'> & { readonly extensions?: readonly 'subgroups'[] };
 
 export function bindingLines(spaces: readonly number[]): string[] {
   return spaces.map((s, i) => `@group(0) @binding(${i}) var<storage, read_write> m${s}: array<u32>;`);
@@ -96,8 +96,8 @@ export function unravelLines(vars: readonly { id: number; extent: number }[], q:
   });
 }
 
-export function shader(cx: KernelContext, spaces: readonly number[], form: string, parts: readonly string[][]): string {
-  const enable = cx.precision === 'f16' ? ['enable f16;'] : [];
+export function shader(cx: KernelContext, spaces: readonly number[], form: string, parts: readonly string[][], extensions: readonly 'subgroups'[] = []): string {
+  const enable = [...(cx.precision === 'f16' ? ['enable f16;'] : []), ...extensions.map((e) => `enable ${e};`)];
   return [...cx.header, `// form: ${form}`, ...enable, '', ...bindingLines(spaces), '', ...parts.flatMap((p) => (p.length > 0 ? [...p, ''] : []))].join('\n');
 }
 

@@ -63,7 +63,12 @@ export interface WgslKernel {
   readonly flops: number;
   /** Bytes of the buffers it reads and writes, for GB/s. */
   readonly bytes: number;
+  /** The WebGPU features its shader enables (`enable …;`), which the device must have. */
+  readonly features: readonly WgslFeature[];
 }
+
+/** The optional WebGPU features a shader may need: f16 arithmetic, subgroup operations. */
+export type WgslFeature = 'shader-f16' | 'subgroups';
 
 /** A lowered program: plain data, written to disk by `sinter compile --target wgsl` and loadable without the compiler. */
 export interface WgslProgram {
@@ -76,6 +81,8 @@ export interface WgslProgram {
   readonly limits: WgslLimits;
   /** The float type kernels compute in: f16 shaders need a device with `shader-f16`. */
   readonly precision: Precision;
+  /** The WebGPU features some kernel needs: a device without one of them cannot run the program. */
+  readonly features: readonly WgslFeature[];
 }
 
 export interface WgslOptions {
@@ -87,6 +94,13 @@ export interface WgslOptions {
   readonly gemm?: 'tiled' | 'rows';
   /** The float type of arithmetic: `f32` (the default) or `f16` (`enable f16;`, f32 storage and sums; emit.ts). */
   readonly precision?: Precision;
+  /**
+   * Whether kernels may use subgroup operations (`enable subgroups;`, the WebGPU feature
+   * `subgroups`): tree reductions then sum within subgroups first (reduce-tree.ts). Off by
+   * default, so a compiled program runs on every device; the runtime turns it on where the
+   * device has the feature.
+   */
+  readonly subgroups?: boolean;
 }
 
 /** What a kernel generator needs: the layout, the graph's nodes for comments, the limits. */
@@ -95,6 +109,7 @@ export interface KernelContext {
   readonly buffers: readonly WgslBuffer[];
   readonly limits: WgslLimits;
   readonly precision: Precision;
+  readonly subgroups: boolean;
   readonly header: string[];
   /** The binding of a memory space in this kernel (`m<space>` in the source). */
   readonly bind: (space: number) => void;
@@ -160,7 +175,7 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
   const kernels = p.kernels.map((k): WgslKernel => {
     const spaces: number[] = [];
     const header = [`// Sinter kernel ${k.name} of @${escapeComment(p.name)} (${k.kind}), from ${locText(k.loc)}`, '// fuses the graph nodes:', ...nodeLines(k, defs)];
-    const cx: KernelContext = { program: p, buffers, limits, precision, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
+    const cx: KernelContext = { program: p, buffers, limits, precision, subgroups: options.subgroups ?? false, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
     for (const id of [...k.inputs, ...k.outputs]) cx.bind(buffers[id]!.space);
     spaces.sort((a, b) => a - b);
     if (spaces.length > limits.maxStorageBindings) {
@@ -169,9 +184,12 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
     const contraction = (): MadeKernel | null => (k.kind !== 'contraction' ? null : (options.gemm === 'rows' ? rowsGemmKernel(k, cx, spaces) : null) ?? gemmKernel(k, cx, spaces));
     const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? treeKernel(k, cx, spaces) ?? pointKernel(k, cx, spaces);
     const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
-    return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, ...made };
+    const features: WgslFeature[] = [...(precision === 'f16' ? (['shader-f16'] as const) : []), ...(made.extensions ?? [])];
+    const { extensions: _, ...rest } = made;
+    return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, features, ...rest };
   });
-  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits, precision };
+  const features = (['shader-f16', 'subgroups'] as const).filter((f) => kernels.some((k) => k.features.includes(f)));
+  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits, precision, features };
 }
 
 /** Elements of a buffer. */

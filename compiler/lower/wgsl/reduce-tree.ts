@@ -6,8 +6,12 @@
 // flat indices lid, lid + WG, … of the reduced extent in f32, the partial sums meet in
 // workgroup memory in log2(WG) halving steps, and invocation 0 computes the rest of the
 // kernel's values from the totals and stores them. The order of additions is fixed by the
-// shapes alone (no atomics, no subgroup operations whose order the driver picks), so the
-// same inputs give the same bits on every run.
+// shapes alone (no atomics), so the same inputs give the same bits on every run.
+//
+// With WgslOptions.subgroups the partial sums meet through subgroup operations instead, with
+// two barriers in place of log2(WG) + 1 (subgroupCombine); the order of additions inside a
+// subgroup is the driver's, so the bits are the same from run to run on one device, not
+// across devices, and may differ from the tree's in the last places.
 //
 // The rule (treeReductions): the kernel's outermost reductions that are float sums or
 // means without an initial value take the tree when one of them reduces at least
@@ -59,6 +63,51 @@ function reductionBlocks(r: Reduce, f: string): { blocks: Block[]; unravel: stri
   return { blocks: r.vars.map((v) => newBlock(v.id)), unravel: unravelLines(r.vars, f) };
 }
 
+/** How the partial sums `acc` of a workgroup meet: the lines, where every invocation then reads the sum, and what must follow before red is written again. */
+interface Combine {
+  readonly lines: string[];
+  readonly sum: string;
+  readonly after: string[];
+}
+
+/** A halving tree in workgroup memory: log2(wg) barriers, and one more before red is reused (every invocation reads red[0]). */
+function treeCombine(wg: number): Combine {
+  return {
+    lines: ['red[lid] = acc;', 'workgroupBarrier();', `for (var h = ${wg / 2}u; h > 0u; h >>= 1u) {`, '  if (lid < h) { red[lid] += red[lid + h]; }', '  workgroupBarrier();', '}'],
+    sum: 'red[0]',
+    after: ['workgroupBarrier();'],
+  };
+}
+
+/**
+ * Through subgroups, two barriers. Each subgroup sums its invocations' partials and its first
+ * invocation leaves the sum at its own index of red, the others a zero. Then the subgroup of
+ * invocation 0 (subgroupAny keeps that subgroup whole, which WGSL's uniformity analysis cannot
+ * see) sums all of red, lane i the slots i, i + size, …, and those across its lanes, into
+ * `whole` for every invocation. Nothing depends on how the driver lays subgroups out over the
+ * workgroup (WGSL does not say), and the order of additions is the same on every run of a
+ * device. The next reduction writes red only after its own first barrier, when `whole` has
+ * been read and red is no longer.
+ */
+function subgroupCombine(j: number, wg: number): Combine {
+  return {
+    lines: [
+      `let part${j} = subgroupAdd(acc);`,
+      `red[lid] = select(0.0f, part${j}, sid == 0u);`,
+      'workgroupBarrier();',
+      '@diagnostic(off, subgroup_uniformity) if (subgroupAny(lid == 0u)) {',
+      '  acc = 0.0f;',
+      `  for (var i = sid; i < ${wg}u; i += sgs) { acc += red[i]; }`,
+      '  let w = subgroupAdd(acc);',
+      '  if (lid == 0u) { whole = w; }',
+      '}',
+      'workgroupBarrier();',
+    ],
+    sum: 'whole',
+    after: [],
+  };
+}
+
 /** The tree form of a kernel, or null when treeReductions finds nothing to do. */
 export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly number[]): MadeKernel | null {
   const reductions = treeReductions(k);
@@ -84,23 +133,10 @@ export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
     }
     const body = em.gen(r.body, stack, innermost);
     const value = wgslType(r.type, cx.precision);
-    const total = r.fn === 'mean' ? `red[0] / ${literal(extent(r), 'f64')}` : 'red[0]';
-    return [
-      `// ${r.fn} over ${extent(r)} points`,
-      'acc = 0.0f;',
-      `for (var f = i32(lid); f < ${extent(r)}i; f += ${wg}i) {`,
-      ...indent([...unravel, ...blocks.flatMap((b) => b.lines), `acc += f32(${body});`]),
-      '}',
-      'red[lid] = acc;',
-      'workgroupBarrier();',
-      `for (var h = ${wg / 2}u; h > 0u; h >>= 1u) {`,
-      '  if (lid < h) { red[lid] += red[lid + h]; }',
-      '  workgroupBarrier();',
-      '}',
-      `let r${j} = ${value === 'f32' ? total : `${value}(${total})`};`,
-      // The next reduction's partial sums overwrite red[0], which every invocation has just read.
-      'workgroupBarrier();',
-    ];
+    const partial = [`// ${r.fn} over ${extent(r)} points`, 'acc = 0.0f;', `for (var f = i32(lid); f < ${extent(r)}i; f += ${wg}i) {`, ...indent([...unravel, ...blocks.flatMap((b) => b.lines), `acc += f32(${body});`]), '}'];
+    const c = cx.subgroups ? subgroupCombine(j, wg) : treeCombine(wg);
+    const total = r.fn === 'mean' ? `${c.sum} / ${literal(extent(r), 'f64')}` : c.sum;
+    return [...partial, ...c.lines, `let r${j} = ${value === 'f32' ? total : `${value}(${total})`};`, ...c.after];
   });
   const rest = newBlock(null);
   const ys = k.values.map((v) => {
@@ -112,9 +148,10 @@ export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
   const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision));
   const main = [
     `var<workgroup> red: array<f32, ${wg}>;`,
+    ...(cx.subgroups ? ['var<workgroup> whole: f32;'] : []),
     '',
     `@compute @workgroup_size(${wg})`,
-    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {',
+    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${cx.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgs: u32' : ''}) {`,
     ...indent([
       '// One workgroup per output point: p is uniform across the workgroup, so the barriers below are too.',
       `let p = wid.y * ${dispatch[0]}u + wid.x;`,
@@ -130,7 +167,8 @@ export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
     ]),
     '}',
   ];
-  const form = `tree ${wg} x${reductions.length}`;
-  const source = shader(cx, spaces, form, [helperSource(em.helpers), loadFunctions(k, cx, slotTypes(k.values)), main]);
-  return { form, source, workgroupSize: [wg, 1, 1], dispatch, flops: kernelFlops(k) };
+  const form = `tree ${wg} x${reductions.length}${cx.subgroups ? ' subgroups' : ''}`;
+  const extensions = cx.subgroups ? (['subgroups'] as const) : [];
+  const source = shader(cx, spaces, form, [helperSource(em.helpers), loadFunctions(k, cx, slotTypes(k.values)), main], extensions);
+  return { form, source, workgroupSize: [wg, 1, 1], dispatch, flops: kernelFlops(k), extensions };
 }
