@@ -106,16 +106,56 @@ export function resultsTable(runs: readonly RunSummary[]): string {
   ].join('\n');
 }
 
-const START = '<!-- results:start (npm run results) -->';
-const END = '<!-- results:end -->';
-
-/** The README with its table replaced. */
-export function replaceTable(readme: string, table: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`examples/README.md lacks the markers ${START} … ${END}`);
-  return `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`;
+interface EpochMetrics {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly testAccuracy: number;
 }
+
+function epochMetrics(text: string, file: string): EpochMetrics[] {
+  return parseLog(text, file)
+    .filter((r) => r.kind === 'epoch')
+    .map((r) => ({ epoch: num(r, 'epoch', file), trainLoss: num(r, 'train_loss', file), testAccuracy: num(r, 'test_accuracy', file) }));
+}
+
+/**
+ * Sinter's run beside a peer's run of the same recipe (`npm run reference`: the same initial
+ * weights, batches and optimizer in another library), epoch by epoch.
+ */
+export function comparisonTable(example: string, sinter: { text: string; file: string }, peer: { text: string; file: string; label: string }): string {
+  const ours = epochMetrics(sinter.text, sinter.file);
+  const theirs = epochMetrics(peer.text, peer.file);
+  if (ours.length !== theirs.length) throw new Error(`${peer.file}: ${theirs.length} epochs, but ${sinter.file} has ${ours.length}`);
+  const start = summarize(example, peer.text, peer.file);
+  const rows = ours.map((o, i) => {
+    const t = theirs[i]!;
+    return `| ${o.epoch} | ${o.trainLoss.toFixed(4)} | ${t.trainLoss.toFixed(4)} | **${o.testAccuracy.toFixed(4)}** | **${t.testAccuracy.toFixed(4)}** |`;
+  });
+  return [
+    `\`${example}\` against ${peer.label}, trained from the same initial weights on the same batches (\`${start.command}\`, ${minutes(start.wallSeconds)} on ${start.backend}${start.threads !== null ? `, ${start.threads} thread${start.threads === 1 ? '' : 's'}` : ''}):`,
+    '',
+    `| epoch | train loss, Sinter | train loss, ${peer.label} | test accuracy, Sinter | test accuracy, ${peer.label} |`,
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+}
+
+/** The README's generated parts: the results table, and the comparisons with other libraries. */
+export const MARKERS = {
+  results: ['<!-- results:start (npm run results) -->', '<!-- results:end -->'],
+  reference: ['<!-- reference:start (npm run results) -->', '<!-- reference:end -->'],
+} as const;
+
+/** The README with the text between one pair of markers replaced. */
+export function replaceTable(readme: string, table: string, [start, end]: readonly [string, string] = MARKERS.results): string {
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`examples/README.md lacks the markers ${start} … ${end}`);
+  return `${readme.slice(0, a + start.length)}\n${table}\n${readme.slice(b)}`;
+}
+
+/** The peers `npm run reference` can train with, by the suffix of their logs. */
+const PEERS: Readonly<Record<string, string>> = { tfjs: 'TF.js' };
 
 function main(): void {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -126,9 +166,22 @@ function main(): void {
     .map((f) => f.slice(0, -'.jsonl'.length))
     .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const runs = logs.map((m) => summarize(m, readFileSync(join(dir, `${m}.jsonl`), 'utf8'), `examples/results/${m}.jsonl`));
+  // Logs of `npm run reference` runs: results/reference/<example>.<peer>.jsonl.
+  const comparisons = readdirSync(join(dir, 'reference'))
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .map((f) => {
+      const [example, peer] = f.slice(0, -'.jsonl'.length).split('.') as [string, string];
+      const label = PEERS[peer];
+      if (!label || !logs.includes(example)) throw new Error(`examples/results/reference/${f}: expected <example>.<${Object.keys(PEERS).join('|')}>.jsonl beside examples/results/<example>.jsonl`);
+      const read = (path: string) => ({ text: readFileSync(join(dir, path), 'utf8'), file: `examples/results/${path}` });
+      return comparisonTable(example, read(`${example}.jsonl`), { ...read(`reference/${f}`), label });
+    })
+    .join('\n\n');
   const readmePath = join(here, 'README.md');
-  writeFileAtomic(readmePath, replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs)));
-  process.stdout.write(`${resultsTable(runs)}\n\nwrote ${readmePath}\n`);
+  const readme = replaceTable(replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs)), comparisons, MARKERS.reference);
+  writeFileAtomic(readmePath, readme);
+  process.stdout.write(`${resultsTable(runs)}\n\n${comparisons}\n\nwrote ${readmePath}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

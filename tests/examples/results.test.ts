@@ -2,14 +2,14 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { replaceTable, resultsTable, summarize } from '../../examples/results.js';
+import { MARKERS, comparisonTable, replaceTable, resultsTable, summarize } from '../../examples/results.js';
 
 const line = (r: object): string => JSON.stringify(r);
 const log = [
   line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
   line({ kind: 'step', step: 50, loss: 1 }),
-  line({ kind: 'epoch', epoch: 1, seconds: 10, samples_per_s: 100, test_accuracy: 0.9 }),
-  line({ kind: 'epoch', epoch: 2, seconds: 30, samples_per_s: 200, test_accuracy: 0.915 }),
+  line({ kind: 'epoch', epoch: 1, seconds: 10, samples_per_s: 100, train_loss: 0.5, test_accuracy: 0.9 }),
+  line({ kind: 'epoch', epoch: 2, seconds: 30, samples_per_s: 200, train_loss: 0.3, test_accuracy: 0.915 }),
   line({ kind: 'end', seconds: 125, test_loss: 0.25, test_accuracy: 0.915 }),
 ].join('\n');
 
@@ -36,5 +36,18 @@ describe('examples/results.ts', () => {
     expect(replaceTable(readme, 'NEW')).toBe('intro\n<!-- results:start (npm run results) -->\nNEW\n<!-- results:end -->\nafter\n');
     expect(() => replaceTable('no markers', 'x')).toThrow('lacks the markers');
     expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x')).not.toThrow();
+  });
+
+  it('sets a peer\'s run of the same recipe beside Sinter\'s, epoch by epoch; refuses runs of different lengths', () => {
+    const peer = log
+      .replace('"backend":"cpu","threads":2', '"backend":"tfjs-wasm","threads":1')
+      .replace('sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt', 'npm run reference -- --data fashion-mnist --log y.jsonl')
+      .replace('"train_loss":0.3,"test_accuracy":0.915', '"train_loss":0.31,"test_accuracy":0.9123');
+    const table = comparisonTable('fashion_cnn', { text: log, file: 'x.jsonl' }, { text: peer, file: 'y.jsonl', label: 'TF.js' });
+    expect(table).toContain('(`npm run reference -- --data fashion-mnist`, 2 min 05 s on tfjs-wasm, 1 thread)');
+    expect(table).toContain('| 2 | 0.3000 | 0.3100 | **0.9150** | **0.9123** |');
+    const shorter = log.split('\n').filter((l) => !l.includes('"epoch":2')).join('\n');
+    expect(() => comparisonTable('fashion_cnn', { text: shorter, file: 'x.jsonl' }, { text: peer, file: 'y.jsonl', label: 'TF.js' })).toThrow('y.jsonl: 2 epochs, but x.jsonl has 1');
+    expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x', MARKERS.reference)).not.toThrow();
   });
 });

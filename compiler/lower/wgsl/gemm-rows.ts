@@ -85,8 +85,13 @@ export function rowsGemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonl
   if (!p) return null;
   const uniform = loads(p.colOperand) < loads(p.rowOperand) ? 'cols' : 'rows';
   const [uExt, lExt, uFn, lFn] = uniform === 'rows' ? [p.m, p.n, 'opRows', 'opCols'] : [p.n, p.m, 'opCols', 'opRows'];
-  const w = invocations(lExt, cx.limits.maxInvocations);
-  const dispatch: [number, number, number] = [Math.ceil(lExt / (w * RN)), Math.ceil(uExt / RM), p.nb];
+  // A batched GEMM whose uniform side is the same in every batch (a convolution's weights)
+  // runs its batches side by side on the lanes: lane index f is batch f / lExt, index f % lExt,
+  // so a small lane side (a 3×3 output's 9 columns) still fills the workgroups.
+  const fold = p.nb > 1 && !(uniform === 'rows' ? p.rowsPerBatch : p.colsPerBatch);
+  const fExt = fold ? p.nb * lExt : lExt;
+  const w = invocations(fExt, cx.limits.maxInvocations);
+  const dispatch: [number, number, number] = [Math.ceil(fExt / (w * RN)), Math.ceil(uExt / RM), fold ? 1 : p.nb];
   if (Math.max(...dispatch) > cx.limits.maxWorkgroupsPerDim) return null;
   const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars, cx.precision);
   const b = operandFunction('opCols', p.colOperand, p.maskSide === 'cols' ? p.mask : null, p.batch, p.cols, p.reduceVars, cx.precision);
@@ -95,13 +100,15 @@ export function rowsGemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonl
   const us = Array.from({ length: RM }, (_, i) => i);
   const ls = Array.from({ length: RN }, (_, j) => j);
   const vec = `vec${RN}f`;
+  /** The batch of lane-side index j: the workgroup's, or the lane's own when batches are folded into lanes. */
+  const batchOf = (j: number): string => (fold ? `b${j}` : 'b');
   const store = (i: number, j: number): string => {
-    const [u, l] = [`ub + ${i}i`, `lb + ${j * w}i`];
-    return `epilogue(b, ${uniform === 'rows' ? `${u}, ${l}` : `${l}, ${u}`}, acc${i}[${j}]);`;
+    const [u, l] = [`ub + ${i}i`, `l${j}`];
+    return `epilogue(${batchOf(j)}, ${uniform === 'rows' ? `${u}, ${l}` : `${l}, ${u}`}, acc${i}[${j}]);`;
   };
   const loop = (uniformOperand: (i: number) => string, before: string[] = []): string[] => [
     `for (var kk = 0i; kk < ${p.k}i; kk++) {`,
-    ...indent([...before, `let lv = ${vec}(${ls.map((j) => `${lFn}(b, l${j}, kk)`).join(', ')});`, ...us.map((i) => `acc${i} += ${uniformOperand(i)} * lv;`)]),
+    ...indent([...before, `let lv = ${vec}(${ls.map((j) => `${lFn}(${batchOf(j)}, l${j}, kk)`).join(', ')});`, ...us.map((i) => `acc${i} += ${uniformOperand(i)} * lv;`)]),
     '}',
   ];
   const plain = loop((i) => `${uFn}(b, u${i}, kk)`);
@@ -125,22 +132,27 @@ export function rowsGemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonl
     `@compute @workgroup_size(${w})`,
     `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32${cx.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {`,
     ...indent([
-      'let b = i32(wid.z);',
+      // The uniform side reads no batch index when batches are folded into lanes.
+      `let b = ${fold ? '0i' : 'i32(wid.z)'};`,
       `let ub = i32(wid.y) * ${RM}i;`,
       `let lb = i32(wid.x) * ${w * RN}i + i32(li);`,
       ...us.map((i) => `let u${i} = min(ub + ${i}i, ${uExt - 1}i);`),
-      ...ls.map((j) => `let l${j} = min(lb + ${j * w}i, ${lExt - 1}i);`),
+      ...ls.flatMap((j) =>
+        fold
+          ? [`let f${j} = min(lb + ${j * w}i, ${fExt - 1}i);`, `let b${j} = f${j} / ${lExt}i;`, `let l${j} = f${j} % ${lExt}i;`]
+          : [`let l${j} = min(lb + ${j * w}i, ${lExt - 1}i);`],
+      ),
       ...us.map((i) => `var acc${i} = ${vec}(0.0f);`),
       ...body,
       ...us.flatMap((i) => [
         `if (ub + ${i}i < ${uExt}i) {`,
-        ...ls.map((j) => `  if (lb + ${j * w}i < ${lExt}i) { ${store(i, j)} }`),
+        ...ls.map((j) => `  if (lb + ${j * w}i < ${fExt}i) { ${store(i, j)} }`),
         '}',
       ]),
     ]),
     '}',
   ];
-  const form = `gemm-rows ${p.m}x${p.n}x${p.k}${p.nb > 1 ? ` x${p.nb}` : ''} block ${RM}x${w * RN}, uniform ${uniform}${cx.subgroups ? ' broadcast' : ''}`;
+  const form = `gemm-rows ${p.m}x${p.n}x${p.k}${p.nb > 1 ? ` x${p.nb}` : ''} block ${RM}x${w * RN}, uniform ${uniform}${fold ? ', batches on lanes' : ''}${cx.subgroups ? ', broadcast' : ''}`;
   const extensions = cx.subgroups ? (['subgroups'] as const) : [];
   const source = shader(cx, spaces, form, [helperSource(helpers), loadFunctions(k, cx, slotTypes(k.values)), a.lines, b.lines, epi.lines, main], extensions);
   return { form, source, workgroupSize: [w, 1, 1], dispatch, flops: kernelFlops(k), extensions };
