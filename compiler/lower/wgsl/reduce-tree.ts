@@ -80,12 +80,13 @@ function treeCombine(wg: number): Combine {
 }
 
 /**
- * Through subgroups, two barriers. Each subgroup sums its invocations' partials and its first
- * invocation leaves the sum at its own index of red, the others a zero. Then the subgroup of
- * invocation 0 (subgroupAny keeps that subgroup whole, which WGSL's uniformity analysis cannot
- * see) sums all of red, lane i the slots i, i + size, …, and those across its lanes, into
- * `whole` for every invocation. Nothing depends on how the driver lays subgroups out over the
- * workgroup (WGSL does not say), and the order of additions is the same on every run of a
+ * Through subgroups, two barriers. Each subgroup sums its invocations' partials and one of its
+ * invocations (subgroupElect) leaves the sum at its own index of red, the others a zero. Then
+ * the subgroup of invocation 0 (subgroupAny keeps that subgroup together, which WGSL's
+ * uniformity analysis cannot see) sums all of red — its k-th active lane the slots k, k + n,
+ * … for n active lanes — and those across its lanes, into `whole` for every invocation.
+ * Nothing depends on how the driver lays subgroups out over the workgroup or whether it fills
+ * them (WGSL promises neither), and the order of additions is the same on every run of a
  * device. The next reduction writes red only after its own first barrier, when `whole` has
  * been read and red is no longer.
  */
@@ -93,11 +94,13 @@ function subgroupCombine(j: number, wg: number): Combine {
   return {
     lines: [
       `let part${j} = subgroupAdd(acc);`,
-      `red[lid] = select(0.0f, part${j}, sid == 0u);`,
+      `red[lid] = select(0.0f, part${j}, subgroupElect());`,
       'workgroupBarrier();',
       '@diagnostic(off, subgroup_uniformity) if (subgroupAny(lid == 0u)) {',
+      '  let rank = subgroupExclusiveAdd(1u);',
+      '  let lanes = subgroupAdd(1u);',
       '  acc = 0.0f;',
-      `  for (var i = sid; i < ${wg}u; i += sgs) { acc += red[i]; }`,
+      `  for (var i = rank; i < ${wg}u; i += lanes) { acc += red[i]; }`,
       '  let w = subgroupAdd(acc);',
       '  if (lid == 0u) { whole = w; }',
       '}',
@@ -151,7 +154,7 @@ export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
     ...(cx.subgroups ? ['var<workgroup> whole: f32;'] : []),
     '',
     `@compute @workgroup_size(${wg})`,
-    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${cx.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgs: u32' : ''}) {`,
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {',
     ...indent([
       '// One workgroup per output point: p is uniform across the workgroup, so the barriers below are too.',
       `let p = wid.y * ${dispatch[0]}u + wid.x;`,
