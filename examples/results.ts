@@ -25,6 +25,7 @@ export interface RunSummary {
   /** Training examples per second over the epochs (evaluation excluded). */
   readonly samplesPerSecond: number;
   readonly command: string;
+  readonly seed: number;
 }
 
 type LogRecord = Record<string, unknown> & { kind: string };
@@ -78,6 +79,7 @@ export function summarize(example: string, text: string, file: string): RunSumma
     threads: typeof start['threads'] === 'number' ? start['threads'] : null,
     samplesPerSecond: trainSamples / trainSeconds,
     command: rerunCommand(String(start['command'])),
+    seed: num(start, 'seed', file),
   };
 }
 
@@ -140,9 +142,33 @@ export function comparisonTable(example: string, sinter: { text: string; file: s
   ].join('\n');
 }
 
-/** The README's generated parts: the results table, and the comparisons with other libraries. */
+/**
+ * The runs of one example that differ only in the seed (initial weights and shuffles): the
+ * spread a single row hides. Rows in seed order, then the mean.
+ */
+export function seedsTable(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return '';
+  const example = runs[0]!.example;
+  if (runs.some((r) => r.example !== example || r.epochs !== runs[0]!.epochs)) throw new Error('internal: seedsTable takes runs of one example with the same epochs');
+  const sorted = [...runs].sort((a, b) => a.seed - b.seed);
+  const seeds = sorted.map((r) => r.seed);
+  if (new Set(seeds).size !== seeds.length) throw new Error(`two runs of ${example} have the same seed`);
+  const mean = sorted.reduce((s, r) => s + r.testAccuracy, 0) / sorted.length;
+  const bar = BARS[example];
+  return [
+    `\`${example}\` with seeds ${seeds.join(', ')} (\`${sorted[0]!.command} --seed S\`, ${sorted[0]!.epochs} epochs each):`,
+    '',
+    '| seed | test accuracy |',
+    '| ---: | ---: |',
+    ...sorted.map((r) => `| ${r.seed} | ${r.testAccuracy.toFixed(4)} |`),
+    `| mean | **${mean.toFixed(4)}**${bar === undefined ? '' : ` (${sorted.filter((r) => r.testAccuracy >= bar).length} of ${sorted.length} at ≥ ${bar})`} |`,
+  ].join('\n');
+}
+
+/** The README's generated parts: the results table, the seed spreads, and the comparisons with other libraries. */
 export const MARKERS = {
   results: ['<!-- results:start (npm run results) -->', '<!-- results:end -->'],
+  seeds: ['<!-- seeds:start (npm run results) -->', '<!-- seeds:end -->'],
   reference: ['<!-- reference:start (npm run results) -->', '<!-- reference:end -->'],
 } as const;
 
@@ -178,10 +204,21 @@ function main(): void {
       return comparisonTable(example, read(`${example}.jsonl`), { ...read(`reference/${f}`), label });
     })
     .join('\n\n');
+  // Reruns with other seeds: results/seeds/<example>.seed<N>.jsonl, beside the seed of the main run.
+  const reruns = readdirSync(join(dir, 'seeds')).filter((f) => f.endsWith('.jsonl'));
+  const spreads = logs
+    .map((example) => {
+      const mine = reruns.filter((f) => f.startsWith(`${example}.seed`)).map((f) => summarize(example, readFileSync(join(dir, 'seeds', f), 'utf8'), `examples/results/seeds/${f}`));
+      return mine.length === 0 ? '' : seedsTable([runs.find((r) => r.example === example)!, ...mine]);
+    })
+    .filter((t) => t !== '')
+    .join('\n\n');
   const readmePath = join(here, 'README.md');
-  const readme = replaceTable(replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs)), comparisons, MARKERS.reference);
+  let readme = replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs));
+  readme = replaceTable(readme, spreads, MARKERS.seeds);
+  readme = replaceTable(readme, comparisons, MARKERS.reference);
   writeFileAtomic(readmePath, readme);
-  process.stdout.write(`${resultsTable(runs)}\n\n${comparisons}\n\nwrote ${readmePath}\n`);
+  process.stdout.write(`${resultsTable(runs)}\n\n${spreads}\n\n${comparisons}\n\nwrote ${readmePath}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

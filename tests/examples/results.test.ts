@@ -2,11 +2,11 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MARKERS, comparisonTable, replaceTable, resultsTable, summarize } from '../../examples/results.js';
+import { MARKERS, comparisonTable, replaceTable, resultsTable, seedsTable, summarize } from '../../examples/results.js';
 
 const line = (r: object): string => JSON.stringify(r);
 const log = [
-  line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
+  line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, seed: 0, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
   line({ kind: 'step', step: 50, loss: 1 }),
   line({ kind: 'epoch', epoch: 1, seconds: 10, samples_per_s: 100, train_loss: 0.5, test_accuracy: 0.9 }),
   line({ kind: 'epoch', epoch: 2, seconds: 30, samples_per_s: 200, train_loss: 0.3, test_accuracy: 0.915 }),
@@ -49,5 +49,16 @@ describe('examples/results.ts', () => {
     const shorter = log.split('\n').filter((l) => !l.includes('"epoch":2')).join('\n');
     expect(() => comparisonTable('fashion_cnn', { text: shorter, file: 'x.jsonl' }, { text: peer, file: 'y.jsonl', label: 'TF.js' })).toThrow('y.jsonl: 2 epochs, but x.jsonl has 1');
     expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x', MARKERS.reference)).not.toThrow();
+  });
+
+  it('lists the runs of other seeds with the mean and how many meet the bar; refuses a seed twice', () => {
+    const r = summarize('fashion_cnn', log, 'x.jsonl');
+    const table = seedsTable([{ ...r, seed: 2, testAccuracy: 0.905 }, r, { ...r, seed: 1, testAccuracy: 0.9 }]);
+    expect(table).toContain('`fashion_cnn` with seeds 0, 1, 2 (`npx sinter train examples/fashion_cnn.sinter --data fashion-mnist --seed S`, 2 epochs each):');
+    expect(table).toContain('| 0 | 0.9150 |\n| 1 | 0.9000 |\n| 2 | 0.9050 |');
+    // (0.915 + 0.9 + 0.905) / 3
+    expect(table).toContain('| mean | **0.9067** (1 of 3 at ≥ 0.91) |');
+    expect(() => seedsTable([r, r])).toThrow('two runs of fashion_cnn have the same seed');
+    expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x', MARKERS.seeds)).not.toThrow();
   });
 });
