@@ -51,13 +51,20 @@ export function literal(x: number): string {
 /**
  * `for` loops over `vars` around `body`, with each variable's own block of statements at its
  * level; with `ranged`, the outermost loop runs over [lo, hi) (a thread's share) instead.
+ * With `unroll`, an innermost loop of at most that many iterations (not the ranged one) is
+ * written out as one block per value of its variable — its statements must not `continue`.
  */
-export function loopNest(vars: readonly IndexVar[], blocks: readonly Block[], body: readonly string[], ranged = false): string[] {
+export function loopNest(vars: readonly IndexVar[], blocks: readonly Block[], body: readonly string[], ranged = false, unroll = 0): string[] {
   let inner = [...body];
   for (let i = vars.length - 1; i >= 0; i--) {
     const v = vars[i]!;
+    const lines = [...blocks[i]!.lines, ...inner];
+    if (i === vars.length - 1 && v.extent <= unroll && !(ranged && i === 0)) {
+      inner = Array.from({ length: v.extent }, (_, c) => [`{`, ...indent([`const v${v.id} = ${c};`, ...lines]), '}']).flat();
+      continue;
+    }
     const [from, to] = ranged && i === 0 ? ['lo', 'hi'] : ['0', String(v.extent)];
-    inner = [`for (let v${v.id} = ${from}; v${v.id} < ${to}; v${v.id}++) {`, ...indent([...blocks[i]!.lines, ...inner]), '}'];
+    inner = [`for (let v${v.id} = ${from}; v${v.id} < ${to}; v${v.id}++) {`, ...indent(lines), '}'];
   }
   return inner;
 }
