@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       x: tf.transpose(tf.tensor4d(b.inputs.data as Float32Array, [datasetSize(b), c, h, w]), [0, 2, 3, 1]) as TF.Tensor4D,
       y: tf.oneHot(tf.tensor1d(b.labels.data as Int32Array, 'int32'), spec.classes) as TF.Tensor2D,
     }));
-  /** Summed loss and number correct over a dataset, batch by batch in order. */
+  /** Mean loss and accuracy over a dataset, batch by batch in order (as the training loop evaluates). */
   const evaluate = (ds: Dataset): { loss: number; accuracy: number } => {
     const n = datasetSize(ds);
     const order = Int32Array.from({ length: n }, (_, i) => i);
