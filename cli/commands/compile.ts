@@ -79,7 +79,7 @@ export function registerCompile(program: Command): void {
     .option('--train', 'compile the train step of the model\'s train block (forward, backward and optimizer update)')
     .option('--gemm <form>', "contraction kernels: 'tiled' (workgroup-memory tiles, for GPUs) or 'rows' (no workgroup memory, for software adapters such as lavapipe)", 'tiled')
     .option('--precision <p>', "arithmetic: f32, or f16 (the shaders then need the WebGPU feature shader-f16; storage stays f32)", 'f32')
-    .option('--subgroups', "long reductions sum within subgroups first (the shaders then need the WebGPU feature subgroups)")
+    .option('--subgroups', "use subgroup operations: long reductions sum within subgroups first, rows-form GEMMs broadcast their uniform operand (the shaders then need the WebGPU feature subgroups)")
     .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string; subgroups?: boolean }) => {
       if (opts.target !== 'wgsl') throw new UsageError(`--target must be wgsl, got '${opts.target}'`);
       if (opts.gemm !== 'tiled' && opts.gemm !== 'rows') throw new UsageError(`--gemm must be tiled or rows, got '${opts.gemm}'`);

@@ -33,7 +33,7 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
    * among them, so train with SGD or at f32.
    */
   readonly precision?: Precision;
-  /** Whether reductions use subgroup operations (WgslOptions.subgroups); by default, where the device has the `subgroups` feature. */
+  /** Whether kernels use subgroup operations (WgslOptions.subgroups); by default, where the device has the `subgroups` feature. */
   readonly subgroups?: boolean;
 }
 
@@ -62,7 +62,7 @@ export interface WebgpuBackend extends AsyncBackend {
   readonly device: GPUDevice;
   /** How its contractions are written (WebgpuOptions.gemm). */
   readonly gemm: 'tiled' | 'rows';
-  /** Whether its reductions use subgroup operations (WebgpuOptions.subgroups). */
+  /** Whether its kernels use subgroup operations (WebgpuOptions.subgroups). */
   readonly subgroups: boolean;
   load(graph: Graph): WebgpuSession;
 }

@@ -3,7 +3,8 @@
 // The `webgpu` package is imported lazily, so loading Sinter does not load Dawn. Dawn's
 // Vulkan loader wants XDG_RUNTIME_DIR; it is set to the temp directory when missing.
 // `timestamp-query` is requested when the adapter has it (per-kernel times at SINTER_DEBUG=2),
-// and `shader-f16` too (WebgpuOptions.precision: 'f16' needs it).
+// `shader-f16` too (WebgpuOptions.precision: 'f16' needs it), and `subgroups` (used by default
+// where the device has it: WebgpuOptions.subgroups).
 // On a software adapter (lavapipe) contractions are written in the form made for CPUs
 // (compiler/lower/wgsl/gemm-rows.ts).
 

@@ -96,9 +96,10 @@ export interface WgslOptions {
   readonly precision?: Precision;
   /**
    * Whether kernels may use subgroup operations (`enable subgroups;`, the WebGPU feature
-   * `subgroups`): tree reductions then sum within subgroups first (reduce-tree.ts). Off by
-   * default, so a compiled program runs on every device; the runtime turns it on where the
-   * device has the feature.
+   * `subgroups`): tree reductions then sum within subgroups first (reduce-tree.ts), and the
+   * rows form of GEMMs loads its uniform operand once per subgroup and broadcasts it
+   * (gemm-rows.ts). Off by default, so a compiled program runs on every device; the runtime
+   * turns it on where the device has the feature.
    */
   readonly subgroups?: boolean;
 }
