@@ -44,6 +44,14 @@ describe('contraction forms', () => {
     expect(forms.some((f) => f.endsWith('uniform rows'))).toBe(true);
   });
 
+  it('with subgroups, gives a GEMM of few columns the 8 lanes its broadcasts need (4 invocations cover 9 columns without)', () => {
+    const g = matmulGraph(64, 16, 9);
+    const rows = (subgroups: boolean) => compileForWebgpu(g, { gemm: 'rows', subgroups }).kernels.find((x) => x.form.startsWith('gemm-rows'))!;
+    expect(rows(false).workgroupSize).toEqual([4, 1, 1]);
+    expect(rows(true).workgroupSize).toEqual([8, 1, 1]);
+    expect(rows(true).form).toMatch(/, broadcast$/);
+  });
+
   it('spreads 288 columns over 9 workgroups of 8 invocations, not 2 of 64 (fewest unused columns)', () => {
     const k = compileForWebgpu(matmulGraph(64, 16, 288), { gemm: 'rows' }).kernels.find((x) => x.form.startsWith('gemm-rows'))!;
     expect(k.workgroupSize).toEqual([8, 1, 1]);

@@ -90,7 +90,8 @@ export function rowsGemmKernel(k: ExprKernel, cx: KernelContext, spaces: readonl
   // so a small lane side (a 3×3 output's 9 columns) still fills the workgroups.
   const fold = p.nb > 1 && !(uniform === 'rows' ? p.rowsPerBatch : p.colsPerBatch);
   const fExt = fold ? p.nb * lExt : lExt;
-  const w = invocations(fExt, cx.limits.maxInvocations);
+  // Subgroup broadcasts need RM lanes, so with them a workgroup has at least RM invocations.
+  const w = Math.max(invocations(fExt, cx.limits.maxInvocations), cx.subgroups ? Math.min(RM, cx.limits.maxInvocations) : 1);
   const dispatch: [number, number, number] = [Math.ceil(fExt / (w * RN)), Math.ceil(uExt / RM), fold ? 1 : p.nb];
   if (Math.max(...dispatch) > cx.limits.maxWorkgroupsPerDim) return null;
   const a = operandFunction('opRows', p.rowOperand, p.maskSide === 'rows' ? p.mask : null, p.batch, p.rows, p.reduceVars, cx.precision);
