@@ -21,6 +21,7 @@ import type { ModelSpec } from '../../bench/cases.js';
 import { expectedParamShapes } from '../../bench/data.js';
 import type { LayerWeights } from '../../bench/data.js';
 import { buildModel, loadTf } from '../../bench/impls/tfjs.js';
+import { nonNegativeInt, positiveInt } from '../../cli/io.js';
 import { loadData } from '../../cli/training.js';
 import { initParams } from '../../compiler/ir/init.js';
 import { shapesEqual } from '../../compiler/ir/types.js';
@@ -48,10 +49,10 @@ function parseArgs(argv: readonly string[]): Options {
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--example') o.example = value;
     else if (flag === '--data') o.data = value;
-    else if (flag === '--seed') o.seed = Number(value);
-    else if (flag === '--epochs') o.epochs = Number(value);
+    else if (flag === '--seed') o.seed = nonNegativeInt(value, '--seed');
+    else if (flag === '--epochs') o.epochs = positiveInt(value, '--epochs');
     else if (flag === '--log') o.log = value;
-    else if (flag === '--log-every') o.logEvery = Number(value);
+    else if (flag === '--log-every') o.logEvery = positiveInt(value, '--log-every');
     else throw new Error(`unknown option ${flag} (options: --example ${Object.keys(MODELS).join('|')}, --data, --seed, --epochs, --log, --log-every)`);
   }
   if (!(o.example in MODELS)) throw new Error(`--example ${o.example}: the reference knows ${Object.keys(MODELS).join(', ')}`);
