@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Graph } from '../compiler/ir/graph.js';
 import { initParams } from '../compiler/ir/init.js';
 import { rngFor } from '../compiler/ir/random.js';
+import type { Tensor } from '../compiler/ir/tensor.js';
 import { formatShape, shapesEqual } from '../compiler/ir/types.js';
 import { compileSource } from '../dsl/frontend.js';
 import { decodeIdx } from '../runtime/data/idx.js';
@@ -100,23 +101,31 @@ export function expectedParamShapes(model: ModelSpec): number[][] {
   return out;
 }
 
+/**
+ * A graph's initial parameters as one LayerWeights per conv2d or dense layer of the layer
+ * list, after checking that the graph's trainable parameters are the list's: the list
+ * describes the architecture a second time for the peers, and the two must not drift apart.
+ */
+export function layerWeights(graph: Graph, model: ModelSpec, init: ReadonlyMap<string, Tensor>): LayerWeights[] {
+  const expected = expectedParamShapes(model);
+  const params = graph.params.filter((p) => p.trainable);
+  if (params.length !== expected.length || params.some((p, i) => !shapesEqual(p.type.shape, expected[i]!))) {
+    const got = params.map((p) => formatShape(p.type.shape)).join(' ');
+    throw new Error(`internal: ${model.file} has parameters ${got}, but the layer list of ${model.name} in bench/cases.ts expects ${expected.map((s) => formatShape(s)).join(' ')}`);
+  }
+  const weights: LayerWeights[] = [];
+  for (let i = 0; i < params.length; i += 2) {
+    weights.push({ w: init.get(params[i]!.name)!.data as Float32Array, wShape: params[i]!.type.shape, b: init.get(params[i + 1]!.name)!.data as Float32Array });
+  }
+  return weights;
+}
+
 function modelData(c: Extract<BenchCase, { kind: 'train' | 'infer' }>, batch: number, root: string): ModelData {
   const file = join(root, c.model.file);
   const r = compileSource(readFileSync(file, 'utf8'), file, { dims: { batch } });
   if (!r.graph || !r.train) throw new Error(`internal: ${c.model.file} does not compile with a train block: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   const forward = r.graph;
-  // The harness describes the architecture a second time for the peers; the two must not drift apart.
-  const expected = expectedParamShapes(c.model);
-  const params = forward.params.filter((p) => p.trainable);
-  const got = params.map((p) => formatShape(p.type.shape)).join(' ');
-  if (params.length !== expected.length || params.some((p, i) => !shapesEqual(p.type.shape, expected[i]!))) {
-    throw new Error(`internal: ${c.model.file} has parameters ${got}, but the benchmark's layer list of ${c.model.name} expects ${expected.map((s) => formatShape(s)).join(' ')}`);
-  }
-  const init = initParams(forward, SEED);
-  const weights: LayerWeights[] = [];
-  for (let i = 0; i < params.length; i += 2) {
-    weights.push({ w: init.get(params[i]!.name)!.data as Float32Array, wShape: params[i]!.type.shape, b: init.get(params[i + 1]!.name)!.data as Float32Array });
-  }
+  const weights = layerWeights(forward, c.model, initParams(forward, SEED));
   const opt = r.train.optimizer;
   if (opt.kind !== 'adam') throw new Error(`internal: the benchmark compares Adam train steps, but ${c.model.file} uses ${opt.kind}`);
   const { image, labels } = fashionBatch(root, batch, c.model.input, c.model.classes);

@@ -11,7 +11,7 @@
 import { createRequire, register } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Layer } from '../cases.js';
+import type { Layer, ModelSpec } from '../cases.js';
 import type { CaseData, ModelData } from '../data.js';
 import type { Prepared } from '../measure.js';
 import { Unsupported } from '../measure.js';
@@ -161,6 +161,16 @@ export function buildModel(tf: Tf, d: Pick<ModelData, 'model' | 'weights'>): TfM
   };
 }
 
+/** A batch in TF.js's terms: NCHW images as NHWC, class indices as one-hot rows. */
+export function tfBatch(tf: Tf, model: Pick<ModelSpec, 'input' | 'classes'>, image: Float32Array, labels: Int32Array): { x: TF.Tensor4D; y: TF.Tensor2D } {
+  const [c, h, w] = model.input;
+  const n = labels.length;
+  return tf.tidy(() => ({
+    x: tf.transpose(tf.tensor4d(image, [n, c, h, w]), [0, 2, 3, 1]) as TF.Tensor4D,
+    y: tf.oneHot(tf.tensor1d(labels, 'int32'), model.classes) as TF.Tensor2D,
+  }));
+}
+
 /** The TF.js form of "kernel not registered": the one failure that means "cannot do this", not "broken". */
 function unsupportedKernel(e: unknown): Unsupported | null {
   const m = e instanceof Error ? /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message) : null;
@@ -179,11 +189,9 @@ interface Env {
 
 function prepareModel(env: Env, d: ModelData): Prepared {
   const { tf, threads, adapter, note } = env;
-  const [c, h, w] = d.model.input;
-  const x = tf.tidy(() => tf.transpose(tf.tensor4d(d.image, [d.batch, c, h, w]), [0, 2, 3, 1])) as TF.Tensor4D;
+  const { x, y: labels } = tfBatch(tf, d.model, d.image, d.labels);
   const model = buildModel(tf, d);
   if (d.kind === 'infer') return { threads, adapter, note, step: () => env.first(tf.tidy(() => model.forward(x))) };
-  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(d.labels, 'int32'), d.model.classes));
   const optimizer = tf.train.adam(d.adam.lr, d.adam.beta1, d.adam.beta2, d.adam.eps);
   const loss = () => tf.losses.softmaxCrossEntropy(labels, model.forward(x)) as TF.Scalar;
   return {

@@ -18,13 +18,11 @@ import { fileURLToPath } from 'node:url';
 import type * as TF from '@tensorflow/tfjs-core';
 import { FASHION_CNN, MLP } from '../../bench/cases.js';
 import type { ModelSpec } from '../../bench/cases.js';
-import { expectedParamShapes } from '../../bench/data.js';
-import type { LayerWeights } from '../../bench/data.js';
-import { buildModel, loadTf } from '../../bench/impls/tfjs.js';
+import { layerWeights } from '../../bench/data.js';
+import { buildModel, loadTf, tfBatch } from '../../bench/impls/tfjs.js';
 import { nonNegativeInt, positiveInt } from '../../cli/io.js';
 import { loadData } from '../../cli/training.js';
 import { initParams } from '../../compiler/ir/init.js';
-import { shapesEqual } from '../../compiler/ir/types.js';
 import { compileSource } from '../../dsl/frontend.js';
 import { batchAt, batchCount, datasetSize, epochOrder } from '../../runtime/data/dataset.js';
 import type { Dataset } from '../../runtime/data/dataset.js';
@@ -67,13 +65,7 @@ function sinterStart(spec: ModelSpec, seed: number) {
   const opt = r.train.optimizer;
   if (opt.kind !== 'adam') throw new Error(`${spec.file} trains with ${opt.kind}; the reference does Adam only`);
   const params = r.graph.params.filter((p) => p.trainable);
-  const expected = expectedParamShapes(spec);
-  if (params.length !== expected.length || params.some((p, i) => !shapesEqual(p.type.shape, expected[i]!))) throw new Error(`${spec.file} no longer matches the layer list in bench/cases.ts`);
-  const init = initParams(r.graph, seed);
-  const weights: LayerWeights[] = [];
-  for (let i = 0; i < params.length; i += 2) {
-    weights.push({ w: init.get(params[i]!.name)!.data as Float32Array, wShape: params[i]!.type.shape, b: init.get(params[i + 1]!.name)!.data as Float32Array });
-  }
+  const weights = layerWeights(r.graph, spec, initParams(r.graph, seed));
   return { weights, adam: opt.args, batch: r.train.batch, epochs: r.train.epochs, parameters: params.reduce((s, p) => s + p.type.shape.reduce((a, d) => a * d, 1), 0), model: r.graph.name };
 }
 
@@ -86,17 +78,12 @@ async function main(): Promise<void> {
   const model = buildModel(tf, { model: spec, weights: start.weights });
   const optimizer = tf.train.adam(start.adam['lr'], start.adam['beta1'], start.adam['beta2'], start.adam['eps']);
   const data = await loadData(o.data);
-  const [c, h, w] = spec.input;
   const opened = performance.now();
   const log = (record: Record<string, unknown>) => {
     if (o.log) appendFileSync(o.log, `${JSON.stringify({ ...record, time: +((performance.now() - opened) / 1000).toFixed(3) })}\n`);
   };
   if (o.log) writeFileSync(o.log, '');
-  const tensors = (b: Dataset) =>
-    tf.tidy(() => ({
-      x: tf.transpose(tf.tensor4d(b.inputs.data as Float32Array, [datasetSize(b), c, h, w]), [0, 2, 3, 1]) as TF.Tensor4D,
-      y: tf.oneHot(tf.tensor1d(b.labels.data as Int32Array, 'int32'), spec.classes) as TF.Tensor2D,
-    }));
+  const tensors = (b: Dataset) => tfBatch(tf, spec, b.inputs.data as Float32Array, b.labels.data as Int32Array);
   /** Mean loss and accuracy over a dataset, batch by batch in order (as the training loop evaluates). */
   const evaluate = (ds: Dataset): { loss: number; accuracy: number } => {
     const n = datasetSize(ds);

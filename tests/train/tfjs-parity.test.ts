@@ -17,8 +17,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_CNN } from '../../bench/cases.js';
-import type { LayerWeights } from '../../bench/data.js';
-import { buildModel } from '../../bench/impls/tfjs.js';
+import { layerWeights } from '../../bench/data.js';
+import { buildModel, tfBatch } from '../../bench/impls/tfjs.js';
 import { BUNDLED_DATA, loadData, loadTrainingModel } from '../../cli/training.js';
 import { initParams } from '../../compiler/ir/init.js';
 import { tensorFrom } from '../../compiler/ir/tensor.js';
@@ -40,11 +40,7 @@ describe('the Fashion CNN against TensorFlow.js, step by step', () => {
     const model = await loadTrainingModel('examples/fashion_cnn.sinter', undefined);
     const graph = model.graphs.train(BATCH);
     const init = initParams(graph, SEED);
-    const params = graph.params.filter((p) => p.trainable);
-    const weights: LayerWeights[] = [];
-    for (let i = 0; i < params.length; i += 2) {
-      weights.push({ w: init.get(params[i]!.name)!.data as Float32Array, wShape: params[i]!.type.shape, b: init.get(params[i + 1]!.name)!.data as Float32Array });
-    }
+    const weights = layerWeights(graph, FASHION_CNN, init);
     expect(weights.map((w) => w.wShape)).toEqual([[32, 1, 3, 3], [64, 32, 3, 3], [64, 64, 3, 3], [576, 64], [64, 10]]);
 
     const data = await loadData(BUNDLED_DATA);
@@ -67,10 +63,7 @@ describe('the Fashion CNN against TensorFlow.js, step by step', () => {
     const net = buildModel(tf, { model: FASHION_CNN, weights });
     const a = model.config.optimizer.args;
     const adam = tf.train.adam(a['lr'], a['beta1'], a['beta2'], a['eps']);
-    const tensors = (b: (typeof batches)[number]) => ({
-      x: tf.tidy(() => tf.transpose(tf.tensor4d(b.inputs.data as Float32Array, [BATCH, 1, 28, 28]), [0, 2, 3, 1]) as tf.Tensor4D),
-      y: tf.oneHot(tf.tensor1d(b.labels.data as Int32Array, 'int32'), 10),
-    });
+    const tensors = (b: (typeof batches)[number]) => tfBatch(tf, FASHION_CNN, b.inputs.data as Float32Array, b.labels.data as Int32Array);
     const last = tensors(batches[STEPS - 1]!);
     const untrained = tf.tidy(() => tf.losses.softmaxCrossEntropy(last.y, net.forward(last.x)).dataSync()[0]!);
     const reference: number[] = [];
