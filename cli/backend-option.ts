@@ -16,6 +16,7 @@ export interface BackendFlags {
   backend?: string;
   threads?: string;
   precision?: string;
+  storage?: string;
 }
 
 /** Adds the options to a command. */
@@ -23,17 +24,21 @@ export function backendOptions(command: Command): Command {
   return command
     .option('--backend <name>', `where to run: ${Object.keys(BACKENDS).join(', ')} (default: webgpu on a GPU, else cpu)`)
     .option('--threads <n>', 'CPU threads for the cpu backend (default: every core)')
-    .option('--precision <p>', "webgpu arithmetic: f32, or f16 (needs the adapter's shader-f16; storage and sums stay f32)", 'f32');
+    .option('--precision <p>', "webgpu arithmetic: f32, or f16 (needs the adapter's shader-f16; sums stay f32)", 'f32')
+    .option('--storage <s>', "webgpu temporaries between kernels: f32, or f16 (half the memory and traffic; needs shader-f16; params, optimizer state and outputs stay f32)", 'f32');
 }
 
 /** The backend the flags ask for. */
 export async function backendFrom(flags: BackendFlags): Promise<AnyBackend> {
   const precision = flags.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
+  const storage = flags.storage ?? 'f32';
+  if (storage !== 'f32' && storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${storage}'`);
   const name = flags.backend ?? (flags.threads === undefined && (await hasHardwareAdapter()) ? 'webgpu' : 'cpu');
-  if (precision === 'f16') {
-    if (name !== 'webgpu') throw new UsageError(`--precision f16 applies to the webgpu backend, not '${name}'`);
-    const made = await createNodeWebgpuBackend({ precision });
+  if (precision === 'f16' || storage === 'f16') {
+    const flag = precision === 'f16' ? '--precision' : '--storage';
+    if (name !== 'webgpu') throw new UsageError(`${flag} f16 applies to the webgpu backend, not '${name}'`);
+    const made = await createNodeWebgpuBackend({ precision, storage });
     if (!made) throw new UserError('no webgpu device: Dawn found no WebGPU adapter on this machine', 'run with --backend cpu');
     return made;
   }

@@ -11,14 +11,14 @@
 // `internal:` error naming the stage, with the IR.
 
 import type { Graph, ValueId } from './ir/graph.js';
-import type { IrLayout, KernelBlock } from './ir/print.js';
+import type { IrLayout, KernelBlock, MemoryRow } from './ir/print.js';
 import { printGraph, valueNames } from './ir/print.js';
 import { assertVerified } from './ir/verify.js';
 import { GraphIndex, groupOutputs, lowerKernel, reductionsOf, fusionClass } from './kernel/lower-kernel.js';
 import { printKernelProgram } from './kernel/print.js';
 import type { KernelProgram } from './kernel/program.js';
 import { buildKernelProgram } from './kernel/program.js';
-import type { TargetLimits } from './kernel/target.js';
+import type { Storage, TargetLimits } from './kernel/target.js';
 import { WEBGPU_DEFAULTS, alignUp } from './kernel/target.js';
 import type { Fused } from './passes/fused.js';
 import { checkFused, unfused } from './passes/fused.js';
@@ -38,6 +38,8 @@ export interface PipelineState {
 
 export interface PipelineContext {
   readonly limits: TargetLimits;
+  /** How f32 temporaries are stored (target.ts; f16 for WebGPU's half storage). */
+  readonly storage: Storage;
   /** Called for every rewrite rule hit (SINTER_DEBUG=4). */
   readonly onRewrite?: (rule: string, op: string) => void;
 }
@@ -73,7 +75,7 @@ export const STAGES: readonly Stage[] = [
     name: 'memory-plan',
     run: (s, cx) => {
       const f = fusedOf(s);
-      return { graph: f.graph, fused: f, plan: memoryPlan(f, cx.limits), program: null };
+      return { graph: f.graph, fused: f, plan: memoryPlan(f, cx.limits, cx.storage), program: null };
     },
   },
   {
@@ -103,6 +105,8 @@ export interface PipelineOptions {
   /** Stage names to run, in this order (default: all of STAGES). */
   readonly passes?: readonly string[];
   readonly limits?: TargetLimits;
+  /** How f32 temporaries are stored (default f32; f16 is for the WebGPU backend). */
+  readonly storage?: Storage;
   /** Verify after every stage. */
   readonly verify?: boolean;
   /** Called after each stage with its result and time (dumps, SINTER_DEBUG). */
@@ -124,7 +128,7 @@ export function runPipeline(start: Graph | PipelineState, options: PipelineOptio
   const names = options.passes ?? STAGE_NAMES;
   const bad = unknownStages(names);
   if (bad.length > 0) throw new Error(`internal: unknown pipeline stage '${bad[0]}' (stages: ${STAGE_NAMES.join(', ')})`);
-  const cx: PipelineContext = { limits: options.limits ?? WEBGPU_DEFAULTS, ...(options.onRewrite ? { onRewrite: options.onRewrite } : {}) };
+  const cx: PipelineContext = { limits: options.limits ?? WEBGPU_DEFAULTS, storage: options.storage ?? 'f32', ...(options.onRewrite ? { onRewrite: options.onRewrite } : {}) };
   let state = 'nodes' in start ? initialState(start) : start;
   const timings: PassTiming[] = [];
   for (const name of names) {
@@ -170,7 +174,7 @@ export function printState(s: PipelineState): string {
 /** What a dump after one stage prints: the IR, or for `lower` the kernel program listing. */
 export function dumpText(stage: string, s: PipelineState, ms: number): string {
   const body = stage === 'lower' && s.program ? printKernelProgram(s.program, valueNames(s.graph)) : printState(s);
-  const plan = stage === 'memory-plan' && s.plan ? `// peak ${s.plan.peakBytes} bytes, lower bound ${s.plan.lowerBoundBytes}, naive ${s.plan.naiveBytes}\n` : '';
+  const plan = stage === 'memory-plan' && s.plan ? `// peak ${s.plan.peakBytes} bytes${s.plan.halfPeakBytes > 0 ? ` + ${s.plan.halfPeakBytes} in the half arena` : ''}, lower bound ${s.plan.lowerBoundBytes}, naive ${s.plan.naiveBytes}\n` : '';
   return `// ---- after ${stage} (${ms.toFixed(2)} ms) ----\n${plan}${body}`;
 }
 
@@ -236,10 +240,12 @@ export function stateFromText(graph: Graph, layout: IrLayout, limits: TargetLimi
   if (problems.length > 0) return { problems };
   if (!layout.memory) return { state: { graph, fused, plan: null, program: null } };
   const rows = layout.memory;
-  const peakBytes = rows.reduce((m, r) => ('offset' in r.at ? Math.max(m, r.at.offset + alignUp(r.bytes, limits.offsetAlignment)) : m), 0);
-  const plan: MemoryPlan = { rows, alignment: limits.offsetAlignment, peakBytes, naiveBytes: 0, lowerBoundBytes: 0 };
+  const top = (at: (r: MemoryRow) => number | undefined): number => rows.reduce((m, r) => (at(r) === undefined ? m : Math.max(m, at(r)! + alignUp(r.bytes, limits.offsetAlignment))), 0);
+  const peakBytes = top((r) => ('offset' in r.at ? r.at.offset : undefined));
+  const halfPeakBytes = top((r) => ('half' in r.at ? r.at.half : undefined));
+  const plan: MemoryPlan = { rows, alignment: limits.offsetAlignment, peakBytes, halfPeakBytes, naiveBytes: 0, lowerBoundBytes: 0 };
   const bad = validatePlan(fused, plan);
   if (bad.length > 0) return { problems: bad };
-  const recomputed = memoryPlan(fused, limits);
+  const recomputed = memoryPlan(fused, limits, halfPeakBytes > 0 ? 'f16' : 'f32');
   return { state: { graph, fused, plan: { ...plan, naiveBytes: recomputed.naiveBytes, lowerBoundBytes: recomputed.lowerBoundBytes }, program: null } };
 }

@@ -1,7 +1,8 @@
 // `sinter compile FILE --target wgsl -o DIR`: writes the WebGPU executable — a manifest (JSON) and one .wgsl file per kernel.
 //
-// The manifest is the WgslProgram without the shader sources: memory spaces and their
-// sizes, every buffer's role and place, each kernel's file, entry point, bindings (the
+// The manifest is the WgslProgram without the shader sources: memory spaces, their sizes
+// and element types (`u32` words; `f16` for the half arena of --storage f16), every
+// buffer's role and place, each kernel's file, entry point, bindings (the
 // memory space at each binding), workgroup size and dispatch, and the outputs with their
 // aliasing — what a runtime needs to run the kernels without the compiler. Every file is
 // written atomically, the manifest last, so a directory with a manifest is complete. A
@@ -28,8 +29,8 @@ export function manifestOf(p: WgslProgram): object {
     // What a device must have to run these shaders.
     requiredFeatures: p.features,
     limits: p.limits,
-    spaces: p.spaceBytes.map((bytes, i) => ({ space: i, role: i === 0 ? 'arena' : 'state', bytes })),
-    buffers: p.buffers.map((b) => ({ id: b.id, type: b.type, placement: b.placement, space: b.space, byteOffset: b.word * 4 })),
+    spaces: p.spaceBytes.map((bytes, i) => ({ space: i, role: i === 0 ? 'arena' : p.spaceTypes[i] === 'f16' ? 'half arena' : 'state', element: p.spaceTypes[i], bytes })),
+    buffers: p.buffers.map((b) => ({ id: b.id, type: b.type, placement: b.placement, space: b.space, byteOffset: b.word * (p.spaceTypes[b.space] === 'f16' ? 2 : 4) })),
     kernels: p.kernels.map((k) => ({
       name: k.name,
       file: `${k.name}.wgsl`,
@@ -78,15 +79,17 @@ export function registerCompile(program: Command): void {
     .option('--batch <n>', 'value of the batch dimension', '1')
     .option('--train', 'compile the train step of the model\'s train block (forward, backward and optimizer update)')
     .option('--gemm <form>', "contraction kernels: 'tiled' (workgroup-memory tiles, for GPUs) or 'rows' (no workgroup memory, for software adapters such as lavapipe)", 'tiled')
-    .option('--precision <p>', "arithmetic: f32, or f16 (the shaders then need the WebGPU feature shader-f16; storage stays f32)", 'f32')
+    .option('--precision <p>', "arithmetic: f32, or f16 (the shaders then need the WebGPU feature shader-f16)", 'f32')
+    .option('--storage <s>', "temporaries between kernels: f32, or f16 in a half arena (the shaders that touch it need shader-f16; params, state and outputs stay f32)", 'f32')
     .option('--subgroups', "use subgroup operations: long reductions sum within subgroups first, rows-form GEMMs broadcast their uniform operand (the shaders then need the WebGPU feature subgroups)")
-    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string; subgroups?: boolean }) => {
+    .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string; storage: string; subgroups?: boolean }) => {
       if (opts.target !== 'wgsl') throw new UsageError(`--target must be wgsl, got '${opts.target}'`);
       if (opts.gemm !== 'tiled' && opts.gemm !== 'rows') throw new UsageError(`--gemm must be tiled or rows, got '${opts.gemm}'`);
       if (opts.precision !== 'f32' && opts.precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${opts.precision}'`);
+      if (opts.storage !== 'f32' && opts.storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${opts.storage}'`);
       const batch = positiveInt(opts.batch, '--batch');
       const graph = opts.train ? (await loadTrainingModel(file, undefined)).graphs.train(batch) : loadModel(file, { batch }).graph;
-      const p = compileOrExplain(graph, { gemm: opts.gemm, precision: opts.precision, subgroups: opts.subgroups === true });
+      const p = compileOrExplain(graph, { gemm: opts.gemm, precision: opts.precision, storage: opts.storage, subgroups: opts.subgroups === true });
       writeProgram(p, opts.out);
       process.stdout.write(`wrote ${p.kernels.length} kernels and manifest.json to ${opts.out}\n`);
     });

@@ -27,10 +27,13 @@ export function registerIr(program: Command): void {
     .option('--format <format>', 'text | mermaid | dot | json', 'text')
     .option('--train', 'print the train step: forward, loss, backward and optimizer update')
     .option('--dump-after <passes>', `run the pass pipeline and print the IR after the named passes (comma-separated: ${STAGE_NAMES.join(', ')}) or 'all'`)
-    .action(async (file: string, opts: { batch: string; model?: string; format: string; train?: boolean; dumpAfter?: string }) => {
+    .option('--storage <s>', "with --dump-after: plan f32 temporaries as f32, or as f16 in a half arena (WebGPU's --storage f16)", 'f32')
+    .action(async (file: string, opts: { batch: string; model?: string; format: string; train?: boolean; dumpAfter?: string; storage: string }) => {
       const format = FORMATS[opts.format as keyof typeof FORMATS];
       if (!format) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(', ')}, got '${opts.format}'`);
       const batch = positiveInt(opts.batch, '--batch');
+      if (opts.storage !== 'f32' && opts.storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${opts.storage}'`);
+      if (opts.storage === 'f16' && opts.dumpAfter === undefined) throw new UsageError('--storage applies with --dump-after (it changes the memory plan)');
       const graph = opts.train ? (await loadTrainingModel(file, opts.model)).graphs.train(batch) : loadModel(file, { batch, ...(opts.model ? { model: opts.model } : {}) }).graph;
       if (opts.dumpAfter === undefined) {
         process.stdout.write(format(graph));
@@ -39,6 +42,6 @@ export function registerIr(program: Command): void {
       const spec = parseDumpAfter(opts.dumpAfter);
       if ('unknown' in spec) throw new UsageError(`--dump-after: unknown pass ${spec.unknown.map((s) => `'${s}'`).join(', ')} (passes: ${STAGE_NAMES.join(', ')}, or all)`);
       const debug = debugOptions(process.env, (line) => process.stderr.write(`${line}\n`));
-      runWithDumps(graph, spec.stages, (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`), debug);
+      runWithDumps(graph, spec.stages, (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`), { ...debug, storage: opts.storage });
     });
 }

@@ -408,7 +408,10 @@ class Parser {
         at = { param: p.text };
       } else {
         this.word('at');
-        at = { offset: this.count('a byte offset') };
+        if (this.isWord('half')) {
+          this.advance();
+          at = { half: this.count('a byte offset in the half arena') };
+        } else at = { offset: this.count('a byte offset') };
       }
       this.expectPunct(',');
       this.word('live');

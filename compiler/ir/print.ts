@@ -8,8 +8,9 @@
 //
 // After fusion the same text shows the kernels: `kernel @k0 { … }` blocks around contiguous
 // runs of node statements, and after memory planning a `memory { … }` table after the graph
-// with each stored node value's size, where it lives (a byte offset in the arena, or in a
-// param's storage when it updates the param in place) and its live range in kernels. Both
+// with each stored node value's size, where it lives (a byte offset in the arena, `at half`
+// an offset in the half arena where it is stored as f16, or in a param's storage when it
+// updates the param in place) and its live range in kernels. Both
 // parse back; what a pass derives from them (kinds, inputs) is printed only as comments.
 
 import type { Graph, Initializer, Loc, Node, ValueId } from './graph.js';
@@ -93,7 +94,8 @@ export interface KernelBlock {
 export interface MemoryRow {
   readonly value: ValueId;
   readonly bytes: number;
-  readonly at: { readonly offset: number } | { readonly param: string };
+  /** A byte offset in the arena, in the half arena (an f32 value stored as f16), or the param whose storage it updates in place. */
+  readonly at: { readonly offset: number } | { readonly half: number } | { readonly param: string };
   readonly first: number;
   readonly last: number;
 }
@@ -152,7 +154,7 @@ export function printGraph(g: Graph, layout: IrLayout = {}): string {
   if (layout.memory) {
     lines.push('memory {');
     for (const r of layout.memory) {
-      const at = 'offset' in r.at ? `at ${r.at.offset}` : `in %${r.at.param}`;
+      const at = 'offset' in r.at ? `at ${r.at.offset}` : 'half' in r.at ? `at half ${r.at.half}` : `in %${r.at.param}`;
       lines.push(`  ${ref(r.value)}: ${r.bytes} bytes ${at}, live ${r.first} to ${r.last}`);
     }
     lines.push('}');

@@ -1,7 +1,8 @@
 // The kernel interpreter: runs a kernel program on typed arrays laid out as planned, so passes are tested before any backend.
 //
 // Temporaries live in one ArrayBuffer arena at their planned offsets, so a memory plan that
-// overlaps two live buffers corrupts results here just as it would on a device. Each
+// overlaps two live buffers corrupts results here just as it would on a device; values the
+// plan stores as f16 (storage 'f16') live in a second arena and are rounded to f16 when stored. Each
 // expression kernel's DAG is compiled once into closures; a node shared by several parents,
 // and every reduction, is cached against the versions of the index variables it depends on,
 // so it is computed once per distinct point (a softmax row's sum once per row). All outputs
@@ -19,6 +20,7 @@ import { formatType, numel, typesEqual } from '../ir/types.js';
 import type { BinaryFn, Expr, UnaryFn } from './expr.js';
 import { children, topoOrder } from './expr.js';
 import type { ExprKernel, KBuffer, KernelProgram, OpKernel } from './program.js';
+import { roundToHalf } from './half.js';
 import { ELEMENT_BYTES } from './target.js';
 
 /** A buffer's elements as the device stores them: bool as u32. */
@@ -54,9 +56,17 @@ export function runKernelProgram(p: KernelProgram, feeds: Feeds): KernelRunResul
       views.set(b.id, v);
     }
   }
+  // Half-arena values are kept as float32 rounded to f16, 4 bytes for each 2 planned: offsets
+  // doubled, so the plan's overlaps are the interpreter's.
+  const halfArena = new ArrayBuffer(2 * p.halfArenaBytes);
+  const halves = new Set<number>();
   for (const b of p.buffers) {
     const pl = b.placement;
-    if (pl.kind === 'arena') {
+    if (pl.kind === 'half-arena') {
+      if (b.type.dtype !== 'f32' || pl.offset < 0 || pl.offset + 2 * numel(b.type.shape) > p.halfArenaBytes) throw new Error(`internal: buffer of %${b.value} at ${pl.offset} does not fit the ${p.halfArenaBytes}-byte half arena as f16`);
+      views.set(b.id, view(halfArena, 2 * pl.offset, b.type));
+      halves.add(b.id);
+    } else if (pl.kind === 'arena') {
       if (pl.offset < 0 || pl.offset + numel(b.type.shape) * ELEMENT_BYTES[b.type.dtype] > p.arenaBytes) throw new Error(`internal: buffer of %${b.value} at ${pl.offset} overruns the ${p.arenaBytes}-byte arena`);
       views.set(b.id, view(arena, pl.offset, b.type));
     } else if (pl.kind === 'in-param') {
@@ -69,6 +79,7 @@ export function runKernelProgram(p: KernelProgram, feeds: Feeds): KernelRunResul
   for (const k of p.kernels) {
     if (k.kind === 'op') runOpKernel(k, p, get);
     else runExprKernel(k, k.inputs.map(get), k.outputs.map(get));
+    for (const id of k.outputs) if (halves.has(id)) roundAllToHalf(get(id));
   }
   const outputs = new Map<string, Tensor>();
   for (const o of p.outputs) {
@@ -78,6 +89,11 @@ export function runKernelProgram(p: KernelProgram, feeds: Feeds): KernelRunResul
     outputs.set(o.name, { type: b.type, data });
   }
   return { outputs };
+}
+
+/** Stores a kernel's output as f16 would: every element rounded (the kernel wrote it whole, so rounding afterwards is the same). */
+function roundAllToHalf(v: View): void {
+  for (let i = 0; i < v.length; i++) v[i] = roundToHalf(v[i]!);
 }
 
 function fail(message: string): never {

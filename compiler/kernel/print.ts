@@ -28,6 +28,8 @@ function placement(b: KBuffer): string {
       return 'param';
     case 'arena':
       return `arena @${p.offset}`;
+    case 'half-arena':
+      return `f16 in half arena @${p.offset}`;
     case 'in-param':
       return `in %${p.name}`;
     default:

@@ -4,8 +4,9 @@
 // element, where a contraction kernel's `template` marks the GEMM-shaped reduction the
 // backends tile, its operands' loads being the prologue and the expression above it the
 // epilogue) or an op kernel (one op without a lowering, run on whole buffers). Buffers are the
-// graph's inputs and params (persistent, outside the arena), temporaries placed in the one
-// arena at byte offsets, or outputs written in place into a param's storage.
+// graph's inputs and params (persistent, outside the arena), temporaries placed in the
+// arena at byte offsets (or in the half arena, stored as f16: Storage in target.ts), or
+// outputs written in place into a param's storage.
 //
 // A program is built from a graph and its kernels (lists of node ids, in execution order)
 // plus a placement for every materialized value; without one, temporaries are laid out one
@@ -24,6 +25,8 @@ export type Placement =
   | { readonly kind: 'input'; readonly name: string }
   | { readonly kind: 'param'; readonly name: string }
   | { readonly kind: 'arena'; readonly offset: number }
+  /** An f32 temporary stored as f16 at a byte offset of the half arena (Storage 'f16'). */
+  | { readonly kind: 'half-arena'; readonly offset: number }
   /** Written over the storage of the named param (an aliased output updated in place). */
   | { readonly kind: 'in-param'; readonly name: string };
 
@@ -75,12 +78,15 @@ export interface KernelProgram {
   readonly kernels: readonly Kernel[];
   readonly outputs: readonly ProgramOutput[];
   readonly arenaBytes: number;
+  /** Bytes of the half arena (0 unless temporaries are stored as f16). */
+  readonly halfArenaBytes: number;
   readonly limits: TargetLimits;
 }
 
 /** Where each materialized node value lives; inputs and params are placed by themselves. */
 export interface Placements {
   readonly arenaBytes: number;
+  readonly halfArenaBytes: number;
   readonly of: ReadonlyMap<ValueId, Placement>;
 }
 
@@ -95,7 +101,7 @@ export function naivePlacements(g: Graph, kernels: readonly (readonly ValueId[])
       top += alignUp(tensorBytes(ix.typeOf(v)), limits.offsetAlignment);
     }
   }
-  return { arenaBytes: top, of };
+  return { arenaBytes: top, halfArenaBytes: 0, of };
 }
 
 export function buildKernelProgram(g: Graph, kernels: readonly (readonly ValueId[])[], placements?: Placements, limits: TargetLimits = WEBGPU_DEFAULTS): KernelProgram {
@@ -157,5 +163,5 @@ export function buildKernelProgram(g: Graph, kernels: readonly (readonly ValueId
     const buffer = read(o.value);
     return o.aliases === undefined ? { name: o.name, buffer } : { name: o.name, buffer, aliases: o.aliases };
   });
-  return { name: g.name, buffers, kernels: built, outputs, arenaBytes: plan.arenaBytes, limits };
+  return { name: g.name, buffers, kernels: built, outputs, arenaBytes: plan.arenaBytes, halfArenaBytes: plan.halfArenaBytes, limits };
 }

@@ -32,6 +32,22 @@ export function tensorBytes(t: TensorType): number {
   return numel(t.shape) * ELEMENT_BYTES[t.dtype];
 }
 
+/**
+ * How float32 temporaries are stored: `f32`, or `f16` — half the bytes, in an arena of their
+ * own (WGSL's `array<f16>`: a 16-bit element needs a binding of that type, and one buffer
+ * may not be bound writable twice in a dispatch). Inputs, params, optimizer state and graph
+ * outputs stay f32 either way.
+ */
+export type Storage = 'f32' | 'f16';
+
+/** Bytes of one element of a half-arena value. */
+export const HALF_BYTES = 2;
+
+/** Bytes of a value stored as f16. */
+export function halfBytes(t: TensorType): number {
+  return numel(t.shape) * HALF_BYTES;
+}
+
 export function alignUp(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;
 }

@@ -21,13 +21,18 @@
 // arena size; `naiveBytes`, the sum of every stored value's aligned size (nothing shared);
 // `lowerBoundBytes`, the largest total size of the storage objects live at one kernel,
 // which no placement of those objects can beat.
+//
+// With storage 'f16' (target.ts), every f32 temporary that is not a graph output takes 2
+// bytes an element in a second arena, the half arena, planned the same way on its own
+// (`halfPeakBytes`); a value reuses an input in place only within its own arena. The
+// figures then count stored bytes of both arenas.
 
 import type { ValueId } from '../ir/graph.js';
 import type { MemoryRow } from '../ir/print.js';
 import { GraphIndex, groupOutputs, lowerKernel, readsOnlyAtPoint, fusionClass } from '../kernel/lower-kernel.js';
 import type { Placement, Placements } from '../kernel/program.js';
-import type { TargetLimits } from '../kernel/target.js';
-import { WEBGPU_DEFAULTS, alignUp, tensorBytes } from '../kernel/target.js';
+import type { Storage, TargetLimits } from '../kernel/target.js';
+import { WEBGPU_DEFAULTS, alignUp, halfBytes, tensorBytes } from '../kernel/target.js';
 import type { Fused } from './fused.js';
 import { kernelIndex } from './fused.js';
 
@@ -36,14 +41,17 @@ export interface MemoryPlan {
   readonly rows: readonly MemoryRow[];
   readonly alignment: number;
   readonly peakBytes: number;
+  /** Bytes of the half arena (storage 'f16'; 0 otherwise). */
+  readonly halfPeakBytes: number;
   readonly naiveBytes: number;
   readonly lowerBoundBytes: number;
 }
 
-export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS): MemoryPlan {
+export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS, storage: Storage = 'f32'): MemoryPlan {
   const facts = new Facts(f);
   const align = limits.offsetAlignment;
-  const size = (v: ValueId): number => alignUp(tensorBytes(facts.ix.typeOf(v)), align);
+  const half = (v: ValueId): boolean => storage === 'f16' && facts.halfEligible(v);
+  const size = (v: ValueId): number => alignUp(half(v) ? halfBytes(facts.ix.typeOf(v)) : tensorBytes(facts.ix.typeOf(v)), align);
   const inParam = new Map<ValueId, string>();
   for (const v of facts.stored) {
     const p = facts.inPlaceParam(v);
@@ -51,11 +59,15 @@ export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS): Me
   }
   // Storage objects: a value that reuses an input in place joins that input's object.
   const objectOf = new Map<ValueId, number>();
-  const objects: { bytes: number; first: number; last: number; values: ValueId[] }[] = [];
+  const objects: { bytes: number; first: number; last: number; half: boolean; values: ValueId[] }[] = [];
   for (const v of facts.stored) {
     if (inParam.has(v)) continue;
     const k = facts.producer.get(v)!;
-    const host = facts.reusable(k, (b) => objectOf.has(b) && objects[objectOf.get(b)!]!.last === k && size(b) === size(v) && !objects[objectOf.get(b)!]!.values.some((x) => x !== b && facts.producer.get(x) === k));
+    const fits = (b: ValueId): boolean => {
+      const o = objectOf.has(b) ? objects[objectOf.get(b)!]! : null;
+      return o !== null && o.last === k && o.half === half(v) && size(b) === size(v) && !o.values.some((x) => x !== b && facts.producer.get(x) === k);
+    };
+    const host = facts.reusable(k, fits);
     if (host !== null) {
       const o = objects[objectOf.get(host)!]!;
       o.values.push(v);
@@ -63,26 +75,36 @@ export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS): Me
       objectOf.set(v, objectOf.get(host)!);
     } else {
       objectOf.set(v, objects.length);
-      objects.push({ bytes: size(v), first: k, last: facts.last.get(v)!, values: [v] });
+      objects.push({ bytes: size(v), first: k, last: facts.last.get(v)!, half: half(v), values: [v] });
     }
   }
-  const offsets = place(objects);
-  const peakBytes = objects.reduce((m, o, i) => Math.max(m, offsets[i]! + o.bytes), 0);
+  const offsets = new Array<number>(objects.length).fill(0);
+  const peak = (inHalf: boolean): number => {
+    const ids = objects.map((_, i) => i).filter((i) => objects[i]!.half === inHalf);
+    const at = place(ids.map((i) => objects[i]!));
+    ids.forEach((id, j) => (offsets[id] = at[j]!));
+    return ids.reduce((m, i) => Math.max(m, offsets[i]! + objects[i]!.bytes), 0);
+  };
+  const peakBytes = peak(false);
+  const halfPeakBytes = peak(true);
   let lowerBoundBytes = 0;
   for (let t = 0; t < f.kernels.length; t++) {
     lowerBoundBytes = Math.max(lowerBoundBytes, objects.reduce((s, o) => s + (o.first <= t && t <= o.last ? o.bytes : 0), 0));
   }
   const rows = facts.stored.map((v): MemoryRow => {
     const p = inParam.get(v);
+    const o = objectOf.get(v);
+    const type = facts.ix.typeOf(v);
     return {
       value: v,
-      bytes: tensorBytes(facts.ix.typeOf(v)),
-      at: p !== undefined ? { param: p } : { offset: offsets[objectOf.get(v)!]! },
+      bytes: half(v) ? halfBytes(type) : tensorBytes(type),
+      at: p !== undefined ? { param: p } : half(v) ? { half: offsets[o!]! } : { offset: offsets[o!]! },
       first: facts.producer.get(v)!,
       last: facts.last.get(v)!,
     };
   });
-  return { rows, alignment: align, peakBytes, naiveBytes: facts.stored.reduce((s, v) => s + size(v), 0), lowerBoundBytes };
+  const naiveBytes = facts.stored.reduce((s, v) => s + size(v), 0);
+  return { rows, alignment: align, peakBytes, halfPeakBytes, naiveBytes, lowerBoundBytes };
 }
 
 /** Best-fit placement, largest object first; returns each object's offset. */
@@ -164,6 +186,11 @@ class Facts {
     return slot < 0 || readsOnlyAtPoint(lk, slot);
   }
 
+  /** Whether storage 'f16' stores v in the half arena: an f32 temporary, not a graph output. */
+  halfEligible(v: ValueId): boolean {
+    return this.producer.has(v) && this.ix.typeOf(v).dtype === 'f32' && !this.ix.outputs.has(v);
+  }
+
   /** The param an aliased output v can be written over in place, or null. */
   inPlaceParam(v: ValueId): string | null {
     const out = this.f.graph.outputs.find((o) => o.value === v && o.aliases !== undefined);
@@ -185,17 +212,21 @@ class Facts {
 /** The placements a kernel program needs, from a plan. */
 export function placementsOf(plan: MemoryPlan): Placements {
   const of = new Map<ValueId, Placement>();
-  for (const r of plan.rows) of.set(r.value, 'offset' in r.at ? { kind: 'arena', offset: r.at.offset } : { kind: 'in-param', name: r.at.param });
-  return { arenaBytes: plan.peakBytes, of };
+  for (const r of plan.rows) {
+    of.set(r.value, 'offset' in r.at ? { kind: 'arena', offset: r.at.offset } : 'half' in r.at ? { kind: 'half-arena', offset: r.at.half } : { kind: 'in-param', name: r.at.param });
+  }
+  return { arenaBytes: plan.peakBytes, halfArenaBytes: plan.halfPeakBytes, of };
 }
 
 /**
  * The problems of a plan for a scheduled fused program; empty when it is sound. Checked:
- * one row per stored value and none other; sizes; aligned offsets inside the arena; live
+ * one row per stored value and none other; sizes (2 bytes an element in the half arena, which
+ * holds f32 temporaries that are not graph outputs); aligned offsets inside their arena; live
  * ranges that start at the writer and cover every reader (graph outputs to the end); no two
- * values that are live at the same kernel overlapping in bytes, except a value written in
- * place over an input that dies in that kernel and is read only at the written position;
- * in-param values only for an output aliasing that param, with every other reader earlier.
+ * values of one arena that are live at the same kernel overlapping in bytes, except a value
+ * written in place over an input that dies in that kernel and is read only at the written
+ * position; in-param values only for an output aliasing that param, with every other reader
+ * earlier.
  */
 export function validatePlan(f: Fused, plan: MemoryPlan): string[] {
   const facts = new Facts(f);
@@ -206,35 +237,40 @@ export function validatePlan(f: Fused, plan: MemoryPlan): string[] {
     rows.set(r.value, r);
   }
   for (const v of facts.stored) if (!rows.has(v)) problems.push(`stored value %${v} has no row`);
-  const arena: MemoryRow[] = [];
+  const placed: { row: MemoryRow; offset: number; half: boolean }[] = [];
   for (const r of plan.rows) {
     const v = r.value;
     if (!facts.producer.has(v)) {
       problems.push(`%${v} has a row but no kernel stores it`);
       continue;
     }
-    if (r.bytes !== tensorBytes(facts.ix.typeOf(v))) problems.push(`%${v}: ${r.bytes} bytes, but its type needs ${tensorBytes(facts.ix.typeOf(v))}`);
+    const type = facts.ix.typeOf(v);
+    const half = 'half' in r.at;
+    if (half && !facts.halfEligible(v)) problems.push(`%${v} is in the half arena, which holds only f32 temporaries that are not graph outputs`);
+    const want = half ? halfBytes(type) : tensorBytes(type);
+    if (r.bytes !== want) problems.push(`%${v}: ${r.bytes} bytes, but its type needs ${want}${half ? ' as f16' : ''}`);
     if (r.first !== facts.producer.get(v)) problems.push(`%${v}: live from ${r.first}, but kernel ${facts.producer.get(v)} writes it`);
     if (r.last < facts.last.get(v)!) problems.push(`%${v}: live to ${r.last}, but it is read (or returned) until ${facts.last.get(v)}`);
-    if ('offset' in r.at) {
-      if (r.at.offset % plan.alignment !== 0) problems.push(`%${v}: offset ${r.at.offset} is not a multiple of ${plan.alignment}`);
-      if (r.at.offset < 0 || r.at.offset + r.bytes > plan.peakBytes) problems.push(`%${v}: bytes ${r.at.offset}..${r.at.offset + r.bytes} are outside the ${plan.peakBytes}-byte arena`);
-      arena.push(r);
-    } else if (facts.inPlaceParam(v) !== r.at.param) {
-      problems.push(`%${v} is written over param %${r.at.param}, which is not an aliased output's param updated safely in place`);
+    if ('param' in r.at) {
+      if (facts.inPlaceParam(v) !== r.at.param) problems.push(`%${v} is written over param %${r.at.param}, which is not an aliased output's param updated safely in place`);
+      continue;
     }
+    const offset = 'half' in r.at ? r.at.half : r.at.offset;
+    const [arena, top] = half ? ['half arena', plan.halfPeakBytes] : ['arena', plan.peakBytes];
+    if (offset % plan.alignment !== 0) problems.push(`%${v}: offset ${offset} is not a multiple of ${plan.alignment}`);
+    if (offset < 0 || offset + r.bytes > top) problems.push(`%${v}: bytes ${offset}..${offset + r.bytes} are outside the ${top}-byte ${arena}`);
+    placed.push({ row: r, offset, half });
   }
-  for (let i = 0; i < arena.length; i++) {
-    for (let j = i + 1; j < arena.length; j++) {
-      const [a, b] = [arena[i]!, arena[j]!];
-      const ao = (a.at as { offset: number }).offset;
-      const bo = (b.at as { offset: number }).offset;
-      const timeOverlap = a.first <= b.last && b.first <= a.last;
-      const spaceOverlap = ao < bo + b.bytes && bo < ao + a.bytes;
+  for (let i = 0; i < placed.length; i++) {
+    for (let j = i + 1; j < placed.length; j++) {
+      const [a, b] = [placed[i]!, placed[j]!];
+      if (a.half !== b.half) continue;
+      const timeOverlap = a.row.first <= b.row.last && b.row.first <= a.row.last;
+      const spaceOverlap = a.offset < b.offset + b.row.bytes && b.offset < a.offset + a.row.bytes;
       if (!timeOverlap || !spaceOverlap) continue;
-      const [early, late] = a.first <= b.first ? [a, b] : [b, a];
-      const inPlace = early.last === late.first && ao === bo && late.first !== early.first && facts.readsAtPointOnly(late.first, early.value) && alignUp(early.bytes, plan.alignment) === alignUp(late.bytes, plan.alignment);
-      if (!inPlace) problems.push(`%${a.value} and %${b.value} are live at the same time and overlap in the arena`);
+      const [early, late] = a.row.first <= b.row.first ? [a.row, b.row] : [b.row, a.row];
+      const inPlace = early.last === late.first && a.offset === b.offset && late.first !== early.first && facts.readsAtPointOnly(late.first, early.value) && alignUp(early.bytes, plan.alignment) === alignUp(late.bytes, plan.alignment);
+      if (!inPlace) problems.push(`%${a.row.value} and %${b.row.value} are live at the same time and overlap in the ${a.half ? 'half arena' : 'arena'}`);
     }
   }
   return problems;

@@ -13,6 +13,7 @@ import type { Precision } from '../../compiler/lower/wgsl/emit.js';
 import type { WgslOptions, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import { lowerToWgsl } from '../../compiler/lower/wgsl/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
+import type { Storage } from '../../compiler/kernel/target.js';
 import type { AsyncBackend } from '../session.js';
 import { ShaderF16Unavailable } from './errors.js';
 import type { WebgpuSessionOptions } from './session.js';
@@ -33,6 +34,14 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
    * among them, so train with SGD or at f32.
    */
   readonly precision?: Precision;
+  /**
+   * How f32 temporaries are stored (WgslOptions.storage): `f32` (the default) or `f16`, in
+   * a half arena of half the bytes (needs `shader-f16`). Inputs, params, optimizer state and
+   * outputs stay f32, so sessions take and return the same tensors; every activation and
+   * gradient between kernels is rounded to f16 (2^-11 relative; magnitudes beyond 65504
+   * become infinite, which the loss's finiteness check reports, and below 6e-8 zero).
+   */
+  readonly storage?: Storage;
   /** Whether kernels use subgroup operations (WgslOptions.subgroups); by default, where the device has the `subgroups` feature. */
   readonly subgroups?: boolean;
 }
@@ -40,14 +49,23 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
 /** Compiles a graph for WebGPU: the middle end with the target's limits (WebGPU's defaults unless given), then the WGSL lowering. */
 export function compileForWebgpu(graph: Graph, options: WgslOptions = {}): WgslProgram {
   const limits = options.limits ?? WGSL_DEFAULTS;
-  const { state } = runPipeline(graph, { limits });
+  const { state } = runPipeline(graph, { limits, storage: options.storage ?? 'f32' });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
   return lowerToWgsl(state.program, state.graph, { ...options, limits });
 }
 
-/** A device of an adapter with each of `timestamp-query`, `shader-f16` and `subgroups` the adapter has; ShaderF16Unavailable when precision f16 needs what it lacks. */
-export async function requestDeviceFor(adapter: GPUAdapter, precision: Precision = 'f32'): Promise<GPUDevice> {
-  if (precision === 'f16' && !adapter.features.has('shader-f16')) throw new ShaderF16Unavailable(`the adapter (${adapterName(adapter)})`);
+/** What of the options needs `shader-f16`: f16 arithmetic, else f16 storage, else nothing. */
+function halfUse(options: HalfOptions): 'precision' | 'storage' | null {
+  return options.precision === 'f16' ? 'precision' : options.storage === 'f16' ? 'storage' : null;
+}
+
+/** The options that decide whether a device needs `shader-f16`. */
+export type HalfOptions = Pick<WebgpuOptions, 'precision' | 'storage'>;
+
+/** A device of an adapter with each of `timestamp-query`, `shader-f16` and `subgroups` the adapter has; ShaderF16Unavailable when precision or storage f16 needs what it lacks. */
+export async function requestDeviceFor(adapter: GPUAdapter, options: HalfOptions = {}): Promise<GPUDevice> {
+  const half = halfUse(options);
+  if (half && !adapter.features.has('shader-f16')) throw new ShaderF16Unavailable(`the adapter (${adapterName(adapter)})`, half);
   // A plain string list: 'subgroups' is newer than the GPUFeatureName of @webgpu/types.
   const requiredFeatures = ['timestamp-query', 'shader-f16', 'subgroups'].filter((f) => adapter.features.has(f));
   return adapter.requestDevice({ requiredFeatures: requiredFeatures as GPUFeatureName[] });
@@ -83,7 +101,9 @@ function envDebug(): number {
 export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = {}): WebgpuBackend {
   const limits = options.limits === 'adapter' ? limitsOfAdapter(device.limits) : WGSL_DEFAULTS;
   const precision = options.precision ?? 'f32';
-  if (precision === 'f16' && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device (requested without it)');
+  const storage = options.storage ?? 'f32';
+  const half = halfUse(options);
+  if (half && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device (requested without it)', half);
   const subgroups = options.subgroups ?? device.features.has('subgroups');
   const sessionOptions: WebgpuSessionOptions = { ...options, debug: options.debug ?? envDebug() };
   return {
@@ -92,6 +112,6 @@ export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = 
     device,
     gemm: options.gemm ?? 'tiled',
     subgroups,
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, subgroups }), device, sessionOptions),
+    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, storage, subgroups }), device, sessionOptions),
   };
 }

@@ -10,5 +10,5 @@ export async function createBrowserWebgpuBackend(options: WebgpuOptions = {}): P
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
-  return createWebgpuBackend(await requestDeviceFor(adapter, options.precision), { gemm: gemmFormFor(adapter), ...options });
+  return createWebgpuBackend(await requestDeviceFor(adapter, options), { gemm: gemmFormFor(adapter), ...options });
 }

@@ -8,10 +8,10 @@ export class DeviceLost extends Error {
   }
 }
 
-/** Precision f16 was asked of a device or adapter without the `shader-f16` feature. */
+/** Precision or storage f16 was asked of a device or adapter without the `shader-f16` feature. */
 export class ShaderF16Unavailable extends Error {
-  constructor(what: string) {
-    super(`precision 'f16' needs the WebGPU feature 'shader-f16', which ${what} lacks; use precision 'f32' (the default), or an adapter that has it`);
+  constructor(what: string, asked: 'precision' | 'storage' = 'precision') {
+    super(`${asked} 'f16' needs the WebGPU feature 'shader-f16', which ${what} lacks; use ${asked} 'f32' (the default), or an adapter that has it`);
     this.name = 'ShaderF16Unavailable';
   }
 }

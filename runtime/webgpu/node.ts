@@ -3,7 +3,7 @@
 // The `webgpu` package is imported lazily, so loading Sinter does not load Dawn. Dawn's
 // Vulkan loader wants XDG_RUNTIME_DIR; it is set to the temp directory when missing.
 // `timestamp-query` is requested when the adapter has it (per-kernel times at SINTER_DEBUG=2),
-// `shader-f16` too (WebgpuOptions.precision: 'f16' needs it), and `subgroups` (used by default
+// `shader-f16` too (WebgpuOptions.precision and .storage 'f16' need it), and `subgroups` (used by default
 // where the device has it: WebgpuOptions.subgroups).
 // On a software adapter (lavapipe) contractions are written in the form made for CPUs
 // (compiler/lower/wgsl/gemm-rows.ts).
@@ -12,8 +12,7 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { WebgpuBackend, WebgpuOptions } from './backend.js';
-import type { Precision } from '../../compiler/lower/wgsl/emit.js';
+import type { HalfOptions, WebgpuBackend, WebgpuOptions } from './backend.js';
 import { createWebgpuBackend, gemmFormFor, requestDeviceFor } from './backend.js';
 
 export interface NodeWebgpuOptions extends WebgpuOptions {
@@ -34,11 +33,11 @@ export async function nodeGpu(dawn: readonly string[] = []): Promise<GPU> {
   return gpu;
 }
 
-/** The first adapter Dawn finds and a device of it, or null when there is none; ShaderF16Unavailable when precision f16 is asked of an adapter without `shader-f16`. */
-export async function requestNodeDevice(dawn: readonly string[] = [], precision: Precision = 'f32'): Promise<{ adapter: GPUAdapter; device: GPUDevice } | null> {
+/** The first adapter Dawn finds and a device of it, or null when there is none; ShaderF16Unavailable when precision or storage f16 is asked of an adapter without `shader-f16`. */
+export async function requestNodeDevice(dawn: readonly string[] = [], half: HalfOptions = {}): Promise<{ adapter: GPUAdapter; device: GPUDevice } | null> {
   const adapter = await (await nodeGpu(dawn)).requestAdapter();
   if (!adapter) return null;
-  return { adapter, device: await requestDeviceFor(adapter, precision) };
+  return { adapter, device: await requestDeviceFor(adapter, half) };
 }
 
 /**
@@ -66,7 +65,7 @@ export async function hasHardwareAdapter(): Promise<boolean> {
 
 /** The WebGPU backend on Dawn, or null when no adapter is found (no GPU and no software Vulkan driver). */
 export async function createNodeWebgpuBackend(options: NodeWebgpuOptions = {}): Promise<WebgpuBackend | null> {
-  const found = await requestNodeDevice(options.dawn, options.precision);
+  const found = await requestNodeDevice(options.dawn, options);
   if (!found) return null;
   return createWebgpuBackend(found.device, { gemm: gemmFormFor(found.adapter), ...options });
 }

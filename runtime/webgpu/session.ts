@@ -78,7 +78,7 @@ export class WebgpuSession implements AsyncSession {
     options: WebgpuSessionOptions = {},
   ) {
     this.log = options.log ?? ((line: string) => console.error(line));
-    if (program.features.includes('shader-f16') && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device');
+    if (program.features.includes('shader-f16') && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device', program.precision === 'f16' ? 'precision' : 'storage');
     if (program.features.includes('subgroups') && !device.features.has('subgroups')) throw new SubgroupsUnavailable();
     const debug = options.debug ?? 0;
     void device.lost.then((info) => {

@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli.js';
 interface Manifest {
   format: string;
   kernels: { name: string; file: string; form: string; loc?: { file: string; line: number } }[];
-  buffers: { byteOffset: number }[];
+  buffers: { byteOffset: number; space: number; type: { dtype: string }; placement: { kind: string } }[];
 }
 
 describe('sinter compile --target wgsl', () => {
@@ -47,6 +47,26 @@ describe('sinter compile --target wgsl', () => {
     for (const k of manifest.kernels) expect(readFileSync(join(dir, k.file), 'utf8')).toContain('enable f16;');
   });
 
+  it('with --storage f16, temporaries sit in a half arena that the manifest lists, and the shaders binding it (and only they) declare array<f16> and need shader-f16', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sinter-compile-')), 'out');
+    expect((await runCli('compile', 'examples/mlp.sinter', '--train', '--batch', '8', '-o', dir, '--storage', 'f16')).status).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Omit<Manifest, 'kernels'> & { requiredFeatures: string[]; spaces: { space: number; role: string; element: string; bytes: number }[]; kernels: { file: string; bindings: number[]; features: string[] }[] };
+    const half = m.spaces.filter((s) => s.role === 'half arena');
+    expect(half).toEqual([expect.objectContaining({ element: 'f16' })]);
+    expect(m.spaces.filter((s) => s.role !== 'half arena').every((s) => s.element === 'u32')).toBe(true);
+    expect(m.requiredFeatures).toEqual(['shader-f16']);
+    const halfBuffers = m.buffers.filter((b) => b.space === half[0]!.space);
+    expect(halfBuffers.length).toBeGreaterThan(0);
+    expect(halfBuffers.every((b) => b.placement.kind === 'half-arena' && b.type.dtype === 'f32')).toBe(true);
+    const binding = m.kernels.filter((k) => k.bindings.includes(half[0]!.space));
+    expect(binding.length).toBeGreaterThan(0);
+    for (const k of m.kernels) {
+      const source = readFileSync(join(dir, k.file), 'utf8');
+      expect(source.includes('array<f16>'), k.file).toBe(k.bindings.includes(half[0]!.space));
+      expect(k.features.includes('shader-f16'), k.file).toBe(k.bindings.includes(half[0]!.space));
+    }
+  });
+
   it('with --subgroups, the tree reductions need the feature subgroups, and the manifest says which kernels', { timeout: 60_000 }, async () => {
     const features = async (...flags: string[]) => {
       const dir = join(mkdtempSync(join(tmpdir(), 'sinter-compile-')), 'out');
@@ -63,15 +83,17 @@ describe('sinter compile --target wgsl', () => {
     expect(await features()).toEqual({ required: [], withSubgroups: [] });
   });
 
-  it('rejects an unknown target, contraction form or precision as a usage error', async () => {
+  it('rejects an unknown target, contraction form, precision or storage as a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sinter-compile-'));
-    for (const args of [['--target', 'spirv'], ['--gemm', 'wide'], ['--precision', 'f8']]) {
+    for (const args of [['--target', 'spirv'], ['--gemm', 'wide'], ['--precision', 'f8'], ['--storage', 'bf16']]) {
       const r = await runCli('compile', 'examples/mlp.sinter', '-o', dir, ...args);
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/^error: --(target|gemm|precision) must be/);
+      expect(r.stderr).toMatch(/^error: --(target|gemm|precision|storage) must be/);
     }
-    const r = await runCli('run', 'examples/mlp.sinter', '--backend', 'cpu', '--precision', 'f16');
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("--precision f16 applies to the webgpu backend, not 'cpu'");
+    for (const flag of ['--precision', '--storage']) {
+      const r = await runCli('run', 'examples/mlp.sinter', '--backend', 'cpu', flag, 'f16');
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`${flag} f16 applies to the webgpu backend, not 'cpu'`);
+    }
   });
 });

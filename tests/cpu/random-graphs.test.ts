@@ -13,12 +13,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../compiler/ir/graph.js';
-import type { OpName } from '../../compiler/ir/ops/registry.js';
-import type { OptimizerKind } from '../../compiler/passes/optimizers.js';
-import { buildTrainStep } from '../../compiler/passes/train-step.js';
 import { cpuBackend } from '../../runtime/cpu/session.js';
 import { referenceBackend } from '../../runtime/reference/session.js';
 import { arbGraph } from '../helpers/random-graph.js';
+import { arbTrainStep, CONV_HEAVY, DIFFERENTIABLE } from '../helpers/random-train-step.js';
 import { outputsReport, randomFeeds } from '../passes/support.js';
 
 function checkTwoSteps(g: Graph): void {
@@ -35,31 +33,6 @@ function checkTwoSteps(g: Graph): void {
   const params = outputsReport(cpu.getParams(), ref.getParams());
   if (params) expect.fail(`params after two steps: ${params}`);
 }
-
-const DIFFERENTIABLE: readonly OpName[] = [
-  'add', 'sub', 'mul', 'div', 'exp', 'tanh', 'sigmoid', 'relu', 'neg', 'gelu', 'maximum', 'select', 'sqrt', 'abs',
-  'matmul', 'conv2d', 'sum', 'mean', 'max', 'reshape', 'transpose', 'broadcast', 'slice', 'pad', 'concat', 'gather',
-  'softmax', 'log_softmax', 'maxpool2d', 'avgpool2d',
-];
-const CONV_HEAVY: readonly OpName[] = ['conv2d', 'matmul', 'maxpool2d', 'avgpool2d', 'relu', 'add', 'reshape', 'pad'];
-
-const OPTIMIZERS: Readonly<Record<OptimizerKind, Record<string, number>>> = {
-  sgd: {},
-  momentum: { momentum: 0.9, nesterov: 0 },
-  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-7 },
-  adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01 },
-};
-
-/** A train step for a random forward graph of `ops` (MSE on its first f32 output), or null when it has nothing to train. */
-const arbTrainStep = (ops: readonly OpName[]) =>
-  fc
-    .tuple(arbGraph({ ops, maxNodes: 12 }), fc.constantFrom<OptimizerKind>('sgd', 'momentum', 'adam', 'adamw'), fc.boolean(), fc.boolean())
-    .map(([g, optimizer, l2, clip]): Graph | null => {
-      const out = g.outputs.find((o) => g.nodes.find((n) => n.id === o.value)?.type.dtype === 'f32');
-      if (!out || !g.params.some((p) => p.trainable)) return null;
-      const forward = { ...g, outputs: [{ name: out.name, value: out.value }] };
-      return buildTrainStep(forward, { loss: { kind: 'mse', output: out.name, label: 'label' }, optimizer: { kind: optimizer, args: OPTIMIZERS[optimizer] }, l2: l2 ? 0.01 : 0, clip_norm: clip ? 1 : 0 });
-    });
 
 describe('cpu backend on random graphs', () => {
   it('equals the reference on 250 random graphs, two steps each', () => {

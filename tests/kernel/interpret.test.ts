@@ -7,6 +7,7 @@ import { GraphBuilder } from '../../compiler/ir/graph.js';
 import { interpret } from '../../compiler/ir/interpret.js';
 import type { OpName } from '../../compiler/ir/ops/registry.js';
 import { OP_NAMES } from '../../compiler/ir/ops/registry.js';
+import { roundToHalf } from '../../compiler/kernel/half.js';
 import { runKernelProgram } from '../../compiler/kernel/interpret.js';
 import { GraphIndex, lowerKernel, reductionsOf } from '../../compiler/kernel/lower-kernel.js';
 import { LOWERINGS } from '../../compiler/kernel/lower-ops.js';
@@ -58,8 +59,8 @@ describe('kernel interpreter, one kernel per node', () => {
   });
 });
 
-/** a = exp(x), b = exp(y), c = a + b, as three kernels, with given arena offsets for a and b. */
-function threeKernels(aAt: number, bAt: number) {
+/** a = exp(x), b = exp(y), c = a + b, as three kernels, with given arena offsets for a and b (in the half arena with `half`). */
+function threeKernels(aAt: number, bAt: number, half = false) {
   const g = new GraphBuilder('Three');
   const x = g.input('x', { dtype: 'f32', shape: [64] });
   const y = g.input('y', { dtype: 'f32', shape: [64] });
@@ -69,11 +70,11 @@ function threeKernels(aAt: number, bAt: number) {
   g.output('c', c);
   const graph = g.build();
   const of = new Map<ValueId, Placement>([
-    [a, { kind: 'arena', offset: aAt }],
-    [b, { kind: 'arena', offset: bAt }],
+    [a, { kind: half ? 'half-arena' : 'arena', offset: aAt }],
+    [b, { kind: half ? 'half-arena' : 'arena', offset: bAt }],
     [c, { kind: 'arena', offset: 512 }],
   ]);
-  return { graph, program: buildKernelProgram(graph, [[a], [b], [c]], { arenaBytes: 768, of }) };
+  return { graph, program: buildKernelProgram(graph, [[a], [b], [c]], { arenaBytes: 768, halfArenaBytes: half ? 512 : 0, of }) };
 }
 
 describe('the arena', () => {
@@ -84,6 +85,17 @@ describe('the arena', () => {
     expect(identicalOutputs(runKernelProgram(good.program, feeds).outputs, want)).toBe(true);
     const clash = threeKernels(0, 0);
     expect(identicalOutputs(runKernelProgram(clash.program, feeds).outputs, want)).toBe(false);
+  });
+
+  it('stores half-arena values rounded to f16, and two live ones at one offset clash there too', () => {
+    const good = threeKernels(0, 256, true);
+    const feeds = randomFeeds(good.graph);
+    const x = feeds.inputs.get('x')!.data;
+    const y = feeds.inputs.get('y')!.data;
+    const want = Array.from(x, (xi, i) => Math.fround(roundToHalf(Math.fround(Math.exp(xi))) + roundToHalf(Math.fround(Math.exp(y[i]!)))));
+    expect(Array.from(runKernelProgram(good.program, feeds).outputs.get('c')!.data)).toEqual(want);
+    const clash = threeKernels(0, 0, true);
+    expect(Array.from(runKernelProgram(clash.program, feeds).outputs.get('c')!.data)).not.toEqual(want);
   });
 
   it('lets an output overwrite an input read at the same position in the same kernel', () => {
@@ -98,7 +110,7 @@ describe('the arena', () => {
       [a, { kind: 'arena', offset: 0 }],
       [c, { kind: 'arena', offset: 0 }],
     ]);
-    const program = buildKernelProgram(graph, [[a], [t, c]], { arenaBytes: 256, of });
+    const program = buildKernelProgram(graph, [[a], [t, c]], { arenaBytes: 256, halfArenaBytes: 0, of });
     const feeds = randomFeeds(graph);
     expect(identicalOutputs(runKernelProgram(program, feeds).outputs, interpret(graph, feeds).outputs)).toBe(true);
   });

@@ -13,12 +13,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { interpret } from '../../compiler/ir/interpret.js';
-import type { OpName } from '../../compiler/ir/ops/registry.js';
 import { runKernelProgram } from '../../compiler/kernel/interpret.js';
-import type { OptimizerKind } from '../../compiler/passes/optimizers.js';
-import { buildTrainStep } from '../../compiler/passes/train-step.js';
 import { runPipeline, STAGE_NAMES } from '../../compiler/pipeline.js';
 import { arbGraph } from '../helpers/random-graph.js';
+import { arbTrainStep } from '../helpers/random-train-step.js';
 import { outputsReport, randomFeeds } from './support.js';
 
 function checkEquivalent(g: Graph): void {
@@ -31,30 +29,6 @@ function checkEquivalent(g: Graph): void {
   if (report) expect.fail(report);
 }
 
-/** Ops with a gradient rule, for random forward graphs that can be trained. */
-const DIFFERENTIABLE: readonly OpName[] = [
-  'add', 'sub', 'mul', 'div', 'exp', 'tanh', 'sigmoid', 'relu', 'neg', 'gelu', 'maximum', 'select', 'sqrt', 'abs',
-  'matmul', 'conv2d', 'sum', 'mean', 'max', 'reshape', 'transpose', 'broadcast', 'slice', 'pad', 'concat', 'gather',
-  'softmax', 'log_softmax', 'maxpool2d', 'avgpool2d',
-];
-
-const OPTIMIZERS: Readonly<Record<OptimizerKind, Record<string, number>>> = {
-  sgd: {},
-  momentum: { momentum: 0.9, nesterov: 0 },
-  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-7 },
-  adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.01 },
-};
-
-/** A train step for a random forward graph: MSE on its first f32 node output, a random optimizer, maybe L2 and clipping. */
-const arbTrainStep = fc
-  .tuple(arbGraph({ ops: DIFFERENTIABLE, maxNodes: 12 }), fc.constantFrom<OptimizerKind>('sgd', 'momentum', 'adam', 'adamw'), fc.boolean(), fc.boolean())
-  .map(([g, optimizer, l2, clip]): Graph | null => {
-    const out = g.outputs.find((o) => g.nodes.find((n) => n.id === o.value)?.type.dtype === 'f32');
-    if (!out || !g.params.some((p) => p.trainable)) return null;
-    const forward = { ...g, outputs: [{ name: out.name, value: out.value }] };
-    return buildTrainStep(forward, { loss: { kind: 'mse', output: out.name, label: 'label' }, optimizer: { kind: optimizer, args: OPTIMIZERS[optimizer] }, l2: l2 ? 0.01 : 0, clip_norm: clip ? 1 : 0 });
-  });
-
 describe('the whole pipeline against the reference', () => {
   it('forward graphs: kernel program after all passes equals the reference (250 graphs)', () => {
     fc.assert(fc.property(arbGraph(), checkEquivalent), { seed: 42, numRuns: 250 });
@@ -63,7 +37,7 @@ describe('the whole pipeline against the reference', () => {
   it('train-step graphs: forward, loss, backward and update (60 graphs)', () => {
     let checked = 0;
     fc.assert(
-      fc.property(arbTrainStep, (step) => {
+      fc.property(arbTrainStep(), (step) => {
         if (step === null) return;
         checked++;
         checkEquivalent(step);

@@ -7,10 +7,10 @@ import { printState, runPipeline, stateFromText } from '../../compiler/pipeline.
 import { arbGraph } from '../helpers/random-graph.js';
 
 describe('fused IR text', () => {
-  it('parses back after fusion, schedule and memory-plan, to the same text and the same plan (200 graphs)', () => {
+  it('parses back after fusion, schedule and memory-plan, to the same text and the same plan, f32 or f16 storage (200 graphs)', () => {
     fc.assert(
-      fc.property(arbGraph(), (g) => {
-        const { state } = runPipeline(g, { passes: ['simplify', 'fusion', 'schedule', 'memory-plan'] });
+      fc.property(arbGraph(), fc.constantFrom('f32' as const, 'f16' as const), (g, storage) => {
+        const { state } = runPipeline(g, { passes: ['simplify', 'fusion', 'schedule', 'memory-plan'], storage });
         const text = printState(state);
         const r = parseGraph(text, 'fused.ir');
         expect(r.diagnostics.map((d) => d.message)).toEqual([]);
@@ -19,6 +19,7 @@ describe('fused IR text', () => {
         expect(printState(back.state)).toBe(text);
         expect(back.state.fused!.kernels.length).toBe(state.fused!.kernels.length);
         expect(back.state.plan!.peakBytes).toBe(state.plan!.peakBytes);
+        expect(back.state.plan!.halfPeakBytes).toBe(state.plan!.halfPeakBytes);
         expect(back.state.plan!.lowerBoundBytes).toBe(state.plan!.lowerBoundBytes);
       }),
       { seed: 42, numRuns: 200 },

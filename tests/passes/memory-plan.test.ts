@@ -26,6 +26,28 @@ describe('memoryPlan on random graphs', () => {
       { seed: 42, numRuns: 200 },
     );
   });
+
+  it('with storage f16: every f32 temporary that is not a graph output in the half arena at 2 bytes an element, nothing else; the plan validates (200 graphs)', () => {
+    fc.assert(
+      fc.property(arbGraph(), (g) => {
+        const f = schedule(fusion(simplify(g)));
+        const plan = memoryPlan(f, undefined, 'f16');
+        expect(validatePlan(f, plan)).toEqual([]);
+        const types = new Map(f.graph.nodes.map((n) => [n.id, n.type]));
+        const outputs = new Set(f.graph.outputs.map((o) => o.value));
+        for (const r of plan.rows) {
+          const t = types.get(r.value)!;
+          const eligible = t.dtype === 'f32' && !outputs.has(r.value);
+          expect('half' in r.at).toBe(eligible);
+          if ('half' in r.at) expect(r.bytes).toBe(2 * t.shape.reduce((a, b) => a * b, 1));
+        }
+        expect(plan.peakBytes + plan.halfPeakBytes).toBeGreaterThanOrEqual(plan.lowerBoundBytes);
+        expect(plan.peakBytes + plan.halfPeakBytes).toBeLessThanOrEqual(plan.naiveBytes);
+        expect(plan.peakBytes).toBeLessThanOrEqual(memoryPlan(f).peakBytes);
+      }),
+      { seed: 43, numRuns: 200 },
+    );
+  });
 });
 
 /** Three kernels: a = exp(x) and b = exp(y) live together, then c = a + b; plus a sum for an output. */
@@ -61,7 +83,7 @@ describe('validatePlan', () => {
   it('accepts the planner’s plan: a and b apart, c over a dead input, the update in place', () => {
     const { fused, plan } = three();
     expect(validatePlan(fused, plan)).toEqual([]);
-    expect(plan.rows.map((r) => ('offset' in r.at ? r.at.offset : r.at.param))).toEqual([0, 256, 0, 'w']);
+    expect(plan.rows.map((r) => ('offset' in r.at ? r.at.offset : 'param' in r.at ? r.at.param : null))).toEqual([0, 256, 0, 'w']);
   });
 
   it('rejects two values live at once in the same bytes', () => {
@@ -81,6 +103,17 @@ describe('validatePlan', () => {
     expect(validatePlan(fused, withRow(plan, 0, { bytes: 4 }))[0]).toContain('but its type needs 256');
     expect(validatePlan(fused, withRow(plan, 1, { at: { offset: 1024 } })).join()).toContain('outside the');
     expect(validatePlan(fused, { ...plan, rows: plan.rows.slice(1) })).toContain('stored value %3 has no row');
+  });
+
+  it('rejects a graph output in the half arena, f32 bytes there, and two half values in the same bytes', () => {
+    const { fused } = three();
+    const plan = memoryPlan(fused, undefined, 'f16');
+    expect(plan.rows.map((r) => r.at)).toEqual([{ half: 0 }, { half: 256 }, { offset: 0 }, { param: 'w' }]);
+    expect(validatePlan(fused, plan)).toEqual([]);
+    expect(validatePlan(fused, withRow(plan, 2, { at: { half: 0 }, bytes: 128 }))).toContain('%5 is in the half arena, which holds only f32 temporaries that are not graph outputs');
+    expect(validatePlan(fused, withRow(plan, 0, { bytes: 256 }))[0]).toContain('but its type needs 128 as f16');
+    expect(validatePlan(fused, withRow(plan, 1, { at: { half: 0 } }))[0]).toContain('overlap in the half arena');
+    expect(validatePlan(fused, withRow(plan, 1, { at: { half: 512 } })).join()).toContain('outside the 512-byte half arena');
   });
 
   it('rejects an in-place write over a param that is not the output’s alias', () => {

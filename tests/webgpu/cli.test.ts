@@ -30,6 +30,17 @@ describe.skipIf(!webgpu)('sinter --backend webgpu', () => {
     expect(Math.abs(sum(half.stdout) - sum(full.stdout))).toBeLessThan(2e-2 * Math.max(1, Math.abs(sum(full.stdout))));
   });
 
+  it('trains with --storage f16: the MLP\'s test loss within f16 rounding of float32 storage', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sinter-webgpu-cli-'));
+    writeTinyData(join(dir, 'data'), 96, 40);
+    const common = ['train', 'examples/mlp.sinter', '--data', join(dir, 'data'), '--epochs', '2', '--batch', '32', '--backend', 'webgpu'];
+    const [half, full] = [await runCli(...common, '--storage', 'f16'), await runCli(...common)];
+    expect(half.status, half.stderr).toBe(0);
+    const [h, f] = [testLine(half.stdout), testLine(full.stdout)];
+    expect(h[0]).not.toBe(f[0]);
+    expect(Math.abs(h[0] - f[0])).toBeLessThan(2e-2 * Math.max(1, f[0]));
+  });
+
   it('trains the MLP (loss read back every few steps) and evaluates its checkpoint as the cpu backend does', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sinter-webgpu-cli-'));
     writeTinyData(join(dir, 'data'), 96, 40);

@@ -116,7 +116,7 @@ describe('precision f16 without shader-f16', () => {
         return Promise.reject(new Error('not reached'));
       },
     } as unknown as GPUAdapter;
-    await expect(requestDeviceFor(adapter, 'f16')).rejects.toMatchObject({ name: 'ShaderF16Unavailable', message: expect.stringContaining("'shader-f16'") });
+    await expect(requestDeviceFor(adapter, { precision: 'f16' })).rejects.toMatchObject({ name: 'ShaderF16Unavailable', message: expect.stringContaining("'shader-f16'") });
     expect(requested).toBe(false);
   });
 

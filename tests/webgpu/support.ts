@@ -58,8 +58,8 @@ export async function runGpu(graph: Graph, inputs: ReadonlyMap<string, Tensor>, 
   }
 }
 
-/** Null when every output of `got` matches `want` on the elements where the reference is finite; else a report naming the output. */
-export function gpuReport(got: ReadonlyMap<string, Tensor>, want: ReadonlyMap<string, Tensor>): string | null {
+/** Null when every output of `got` matches `want` on the elements where the reference is finite (within rtol, and atol = atolScale × max(1, its largest magnitude); float32 rounding by default); else a report naming the output. */
+export function gpuReport(got: ReadonlyMap<string, Tensor>, want: ReadonlyMap<string, Tensor>, tol: { rtol: number; atolScale: number } = { rtol: 1e-4, atolScale: 1e-5 }): string | null {
   for (const [name, w] of want) {
     const g = got.get(name);
     if (!g) return `output '${name}' is missing`;
@@ -67,7 +67,7 @@ export function gpuReport(got: ReadonlyMap<string, Tensor>, want: ReadonlyMap<st
     const gd = Float64Array.from(g.data, (x, i) => (Number.isFinite(w.data[i]!) ? x : 0));
     const wd = Float64Array.from(w.data, (x) => (Number.isFinite(x) ? x : 0));
     if (g.data.length !== w.data.length) return `output '${name}': ${g.data.length} elements, want ${w.data.length}`;
-    const r = allCloseReport(gd, wd, { rtol: 1e-4, atol: 1e-5 * Math.max(1, maxAbs(finite)) });
+    const r = allCloseReport(gd, wd, { rtol: tol.rtol, atol: tol.atolScale * Math.max(1, maxAbs(finite)) });
     if (r) return `output '${name}': ${r}`;
   }
   return null;

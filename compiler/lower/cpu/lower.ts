@@ -118,6 +118,8 @@ export function lowerToCpu(p: KernelProgram): CpuProgram {
         if (at === undefined) throw new Error(`internal: output %${b.value} is placed in param '${pl.name}', which the program lacks`);
         return { id: b.id, type: b.type, placement: pl, byteOffset: at };
       }
+      case 'half-arena':
+        throw new Error(`internal: %${b.value} is stored as f16, which the CPU backend does not do (storage f16 is for WebGPU)`);
       default:
         return pl satisfies never;
     }

@@ -101,7 +101,7 @@ export function epilogueFunction(k: ExprKernel, p: GemmPlan, cx: KernelContext):
       ...unravelLines(p.cols, 'c'),
       `let q = (b * ${p.m}i + r) * ${p.n}i + c;`,
       ...top.lines,
-      ...k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision)),
+      ...k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx)),
     ]),
     '}',
   ];

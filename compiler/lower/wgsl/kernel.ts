@@ -9,7 +9,7 @@
 import type { EType, Expr } from '../../kernel/expr.js';
 import type { ExprKernel, OpKernel } from '../../kernel/program.js';
 import { kernelFlops } from '../cpu/kernel.js';
-import type { Block, EmitContext, Precision } from './emit.js';
+import type { Block, EmitContext } from './emit.js';
 import { WgslEmitter, helperSource, indent, newBlock, wgslType } from './emit.js';
 import type { KernelContext, WgslBuffer, WgslKernel } from './lower.js';
 import { WgslLimitError } from './limits.js';
@@ -17,19 +17,25 @@ import { WgslLimitError } from './limits.js';
 /** What a kernel generator returns; lower.ts adds the rest of the WgslKernel. `extensions`: the features beyond the precision's that its shader enables. */
 export type MadeKernel = Pick<WgslKernel, 'form' | 'source' | 'workgroupSize' | 'dispatch' | 'flops'> & { readonly extensions?: readonly 'subgroups'[] };
 
-export function bindingLines(spaces: readonly number[]): string[] {
-  return spaces.map((s, i) => `@group(0) @binding(${i}) var<storage, read_write> m${s}: array<u32>;`);
+/** Whether a kernel's shader needs `enable f16;`: f16 arithmetic, or a binding of the half arena. */
+export function usesF16(cx: KernelContext, spaces: readonly number[]): boolean {
+  return cx.precision === 'f16' || (cx.halfSpace !== null && spaces.includes(cx.halfSpace));
+}
+
+export function bindingLines(spaces: readonly number[], cx: KernelContext): string[] {
+  return spaces.map((s, i) => `@group(0) @binding(${i}) var<storage, read_write> m${s}: array<${s === cx.halfSpace ? 'f16' : 'u32'}>;`);
 }
 
 function element(b: WgslBuffer, index: string): string {
   return `m${b.space}[${b.word === 0 ? '' : `${b.word}u + `}u32(${index})]`;
 }
 
-/** A stored word as a value of an expression type (floats are stored as f32 and converted where the precision is f16). */
-function fromWord(word: string, t: EType, fp: Precision): string {
-  if (t === 'bool') return `(${word} != 0u)`;
-  if (t === 'i32') return `bitcast<i32>(${word})`;
-  return wgslType(t, fp) === 'f16' ? `f16(bitcast<f32>(${word}))` : `bitcast<f32>(${word})`;
+/** A stored element as a value of an expression type: u32 words bitcast (floats converted where the precision is f16), half-arena elements converted from f16. */
+function fromStored(b: WgslBuffer, stored: string, t: EType, cx: KernelContext): string {
+  if (b.space === cx.halfSpace) return `${wgslType(t, cx.precision)}(${stored})`;
+  if (t === 'bool') return `(${stored} != 0u)`;
+  if (t === 'i32') return `bitcast<i32>(${stored})`;
+  return wgslType(t, cx.precision) === 'f16' ? `f16(bitcast<f32>(${stored}))` : `bitcast<f32>(${stored})`;
 }
 
 /** The load function of each input slot: `ld<slot>(i)` reads element i of the slot's buffer. */
@@ -37,14 +43,15 @@ export function loadFunctions(k: ExprKernel, cx: KernelContext, slotTypes: Reado
   return k.inputs.map((id, slot) => {
     const b = cx.buffers[id]!;
     const t = slotTypes.get(slot) ?? (b.type.dtype === 'f32' ? 'f32' : b.type.dtype);
-    return `fn ld${slot}(i: i32) -> ${wgslType(t, cx.precision)} { return ${fromWord(element(b, 'i'), t, cx.precision)}; }`;
+    return `fn ld${slot}(i: i32) -> ${wgslType(t, cx.precision)} { return ${fromStored(b, element(b, 'i'), t, cx)}; }`;
   });
 }
 
 /** The statement storing `value` (of the buffer's dtype, in the precision's float) at element `index` of a buffer. */
-export function storeText(b: WgslBuffer, index: string, value: string, fp: Precision = 'f32'): string {
-  const word = b.type.dtype === 'bool' ? `select(0u, 1u, ${value})` : b.type.dtype === 'f32' && fp === 'f16' ? `bitcast<u32>(f32(${value}))` : `bitcast<u32>(${value})`;
-  return `${element(b, index)} = ${word};`;
+export function storeText(b: WgslBuffer, index: string, value: string, cx: KernelContext): string {
+  const fp = cx.precision;
+  const stored = b.space === cx.halfSpace ? `f16(${value})` : b.type.dtype === 'bool' ? `select(0u, 1u, ${value})` : b.type.dtype === 'f32' && fp === 'f16' ? `bitcast<u32>(f32(${value}))` : `bitcast<u32>(${value})`;
+  return `${element(b, index)} = ${stored};`;
 }
 
 /** The expression type each load slot is read as (a slot is read with one type). */
@@ -97,8 +104,8 @@ export function unravelLines(vars: readonly { id: number; extent: number }[], q:
 }
 
 export function shader(cx: KernelContext, spaces: readonly number[], form: string, parts: readonly string[][], extensions: readonly 'subgroups'[] = []): string {
-  const enable = [...(cx.precision === 'f16' ? ['enable f16;'] : []), ...extensions.map((e) => `enable ${e};`)];
-  return [...cx.header, `// form: ${form}`, ...enable, '', ...bindingLines(spaces), '', ...parts.flatMap((p) => (p.length > 0 ? [...p, ''] : []))].join('\n');
+  const enable = [...(usesF16(cx, spaces) ? ['enable f16;'] : []), ...extensions.map((e) => `enable ${e};`)];
+  return [...cx.header, `// form: ${form}`, ...enable, '', ...bindingLines(spaces, cx), '', ...parts.flatMap((p) => (p.length > 0 ? [...p, ''] : []))].join('\n');
 }
 
 export function pointKernel(k: ExprKernel, cx: KernelContext, spaces: readonly number[]): MadeKernel {
@@ -113,7 +120,7 @@ export function pointKernel(k: ExprKernel, cx: KernelContext, spaces: readonly n
     top.lines.push(`let ${y} = ${text};`);
     return y;
   });
-  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision));
+  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx));
   const main = [
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {',
@@ -156,7 +163,7 @@ export function opKernel(k: OpKernel, cx: KernelContext, spaces: readonly number
     `  if (p >= ${n}u) { return; }`,
     `  let key = ${element(key, '0')};`,
     `  let h = fmix(fmix((key * 0x9e3779b1u) ^ fmix(${salt}u)) ^ (p * 0xc2b2ae3du));`,
-    `  ${storeText(out, 'p', 'f32(h >> 8u) / 16777216.0f')}`,
+    `  ${storeText(out, 'p', 'f32(h >> 8u) / 16777216.0f', { ...cx, precision: 'f32' })}`,
     '}',
   ];
   return { form: 'op random_uniform', source: shader(cx, spaces, 'op random_uniform', [lines]), workgroupSize: [wg, 1, 1], dispatch, flops: 0 };

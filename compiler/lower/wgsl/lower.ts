@@ -15,10 +15,17 @@
 // a buffer in several writable storage bindings of one dispatch, and a read-only binding
 // of a space some other binding of the same dispatch writes would not validate.
 //
-// Precision f16 (WgslOptions.precision) is f16 compute over this same float32 storage:
-// kernels convert on load and store (emit.ts says what stays f32). Storing f16 would need
-// half-word addressing in the u32 spaces, and two invocations writing the halves of one
-// word would race (WGSL has no 16-bit stores), so the layout is the same at both precisions.
+// Storage f16 (WgslOptions.storage) keeps f32 temporaries that are not graph outputs as
+// f16, in a memory space of their own, the half arena: an `array<f16>`, planned by the
+// memory planner in 2-byte elements (memory-plan.ts). A space of its own because f16 needs
+// 16-bit stores — two invocations writing the halves of one u32 word would race — and one
+// buffer may not be bound twice writable in a dispatch (WebGPU's aliasing rule), so the
+// arena cannot also be viewed as `array<f16>`. Loads convert to the expression's float,
+// stores to f16. Inputs, params, optimizer state and outputs stay f32, as in mixed-precision
+// training: the session's uploads and read-backs are unchanged.
+//
+// Precision f16 (WgslOptions.precision) is f16 arithmetic, independent of storage: kernels
+// convert on load and store (emit.ts says what stays f32).
 //
 // Every shader starts with comments naming its kernel, the graph nodes it fuses (op and
 // DSL location) and the buffers it binds; user text appears only there, escaped.
@@ -27,12 +34,13 @@ import type { Graph, Loc, Node, ValueId } from '../../ir/graph.js';
 import type { TensorType } from '../../ir/types.js';
 import { numel } from '../../ir/types.js';
 import type { Kernel, KernelProgram, Placement, ProgramOutput } from '../../kernel/program.js';
-import { alignUp, tensorBytes } from '../../kernel/target.js';
+import type { Storage } from '../../kernel/target.js';
+import { alignUp, halfBytes, tensorBytes } from '../../kernel/target.js';
 import type { Precision } from './emit.js';
 import { gemmKernel } from './gemm.js';
 import { rowsGemmKernel } from './gemm-rows.js';
 import type { MadeKernel } from './kernel.js';
-import { opKernel, pointKernel } from './kernel.js';
+import { opKernel, pointKernel, usesF16 } from './kernel.js';
 import type { WgslLimits } from './limits.js';
 import { treeKernel } from './reduce-tree.js';
 import { WGSL_DEFAULTS, WgslLimitError } from './limits.js';
@@ -41,9 +49,9 @@ export interface WgslBuffer {
   readonly id: number;
   readonly type: TensorType;
   readonly placement: Placement;
-  /** Its memory space: 0 the arena, 1… the state chunks. */
+  /** Its memory space: 0 the arena, 1… the state chunks, then the half arena if there is one. */
   readonly space: number;
-  /** Where its elements start in the space, in 4-byte words. */
+  /** Where its elements start in the space, in elements of the space: 4-byte words, or 2-byte halves in the half arena. */
   readonly word: number;
 }
 
@@ -78,6 +86,8 @@ export interface WgslProgram {
   readonly outputs: readonly ProgramOutput[];
   /** Bytes of each memory space (space 0 is the arena), multiples of 16. */
   readonly spaceBytes: readonly number[];
+  /** The element type of each memory space: `u32` (bitcast to f32, i32 and bool), or `f16` for the half arena. */
+  readonly spaceTypes: readonly SpaceType[];
   readonly limits: WgslLimits;
   /** The float type kernels compute in: f16 shaders need a device with `shader-f16`. */
   readonly precision: Precision;
@@ -85,8 +95,16 @@ export interface WgslProgram {
   readonly features: readonly WgslFeature[];
 }
 
+export type SpaceType = 'u32' | 'f16';
+
 export interface WgslOptions {
   readonly limits?: WgslLimits;
+  /**
+   * How f32 temporaries are stored: `f32` (the default), or `f16` in the half arena (the
+   * shaders that touch it need `shader-f16`). Read by compileForWebgpu, which plans memory
+   * with it; lowerToWgsl takes the kernel program's placements as they are.
+   */
+  readonly storage?: Storage;
   /**
    * How contractions are written: `tiled` (workgroup-memory tiles, for GPUs; the default) or
    * `rows` (no workgroup memory, uniform row operands: for software adapters, gemm-rows.ts).
@@ -111,6 +129,8 @@ export interface KernelContext {
   readonly limits: WgslLimits;
   readonly precision: Precision;
   readonly subgroups: boolean;
+  /** The memory space of the half arena, or null when nothing is stored as f16. */
+  readonly halfSpace: number | null;
   readonly header: string[];
   /** The binding of a memory space in this kernel (`m<space>` in the source). */
   readonly bind: (space: number) => void;
@@ -125,18 +145,25 @@ function locText(loc: Loc | undefined): string {
   return loc ? escapeComment(`${loc.file}:${loc.line}:${loc.col}`) : 'no source location';
 }
 
-/** Packs the persistent buffers into state chunks no larger than a binding; the arena is space 0. */
-function layout(p: KernelProgram, limits: WgslLimits): { buffers: WgslBuffer[]; spaceBytes: number[] } {
-  if (p.arenaBytes > limits.maxBindingBytes) {
-    throw new WgslLimitError('maxStorageBufferBindingSize', limits.maxBindingBytes, p.arenaBytes, p.kernels[0]?.loc, `the arena of temporaries of @${p.name}`, 'use a smaller batch, or compile for the adapter\'s own limits');
+/** Packs the persistent buffers into state chunks no larger than a binding; the arena is space 0, the half arena (if any) the last. */
+function layout(p: KernelProgram, limits: WgslLimits): { buffers: WgslBuffer[]; spaceBytes: number[]; spaceTypes: SpaceType[] } {
+  for (const [bytes, what] of [[p.arenaBytes, 'arena'], [p.halfArenaBytes, 'half arena']] as const) {
+    if (bytes > limits.maxBindingBytes) {
+      throw new WgslLimitError('maxStorageBufferBindingSize', limits.maxBindingBytes, bytes, p.kernels[0]?.loc, `the ${what} of temporaries of @${p.name}`, 'use a smaller batch, or compile for the adapter\'s own limits');
+    }
   }
   const spaceBytes = [alignUp(Math.max(p.arenaBytes, 16), 16)];
   const home = new Map<string, { space: number; word: number }>();
-  const buffers = p.buffers.map((b): WgslBuffer => {
+  const HALF = -1;
+  const laid = p.buffers.map((b): WgslBuffer => {
     const pl = b.placement;
     if (pl.kind === 'arena') {
       if (pl.offset % 4 !== 0) throw new Error(`internal: arena offset ${pl.offset} of %${b.value} is not a multiple of 4`);
       return { id: b.id, type: b.type, placement: pl, space: 0, word: pl.offset / 4 };
+    }
+    if (pl.kind === 'half-arena') {
+      if (pl.offset % 2 !== 0 || pl.offset + halfBytes(b.type) > p.halfArenaBytes) throw new Error(`internal: half-arena offset ${pl.offset} of %${b.value} is odd or outside the half arena`);
+      return { id: b.id, type: b.type, placement: pl, space: HALF, word: pl.offset / 2 };
     }
     if (pl.kind === 'in-param') {
       const at = home.get(`param:${pl.name}`);
@@ -158,7 +185,13 @@ function layout(p: KernelProgram, limits: WgslLimits): { buffers: WgslBuffer[]; 
     home.set(`${pl.kind}:${pl.name}`, at);
     return { id: b.id, type: b.type, placement: pl, ...at };
   });
-  return { buffers, spaceBytes: spaceBytes.map((n) => alignUp(Math.max(n, 16), 16)) };
+  const spaceTypes: SpaceType[] = spaceBytes.map(() => 'u32');
+  if (p.halfArenaBytes > 0) {
+    spaceBytes.push(p.halfArenaBytes);
+    spaceTypes.push('f16');
+  }
+  const buffers = laid.map((b) => (b.space === HALF ? { ...b, space: spaceBytes.length - 1 } : b));
+  return { buffers, spaceBytes: spaceBytes.map((n) => alignUp(Math.max(n, 16), 16)), spaceTypes };
 }
 
 function nodeLines(k: Kernel, defs: ReadonlyMap<ValueId, Node>): string[] {
@@ -171,12 +204,14 @@ function nodeLines(k: Kernel, defs: ReadonlyMap<ValueId, Node>): string[] {
 export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions = {}): WgslProgram {
   const limits = options.limits ?? WGSL_DEFAULTS;
   const precision = options.precision ?? 'f32';
-  const { buffers, spaceBytes } = layout(p, limits);
+  const { buffers, spaceBytes, spaceTypes } = layout(p, limits);
+  const half = spaceTypes.indexOf('f16');
+  const halfSpace = half < 0 ? null : half;
   const defs = new Map(graph.nodes.map((n) => [n.id, n]));
   const kernels = p.kernels.map((k): WgslKernel => {
     const spaces: number[] = [];
     const header = [`// Sinter kernel ${k.name} of @${escapeComment(p.name)} (${k.kind}), from ${locText(k.loc)}`, '// fuses the graph nodes:', ...nodeLines(k, defs)];
-    const cx: KernelContext = { program: p, buffers, limits, precision, subgroups: options.subgroups ?? false, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
+    const cx: KernelContext = { program: p, buffers, limits, precision, subgroups: options.subgroups ?? false, halfSpace, header, bind: (s) => void (spaces.includes(s) ? null : spaces.push(s)) };
     for (const id of [...k.inputs, ...k.outputs]) cx.bind(buffers[id]!.space);
     spaces.sort((a, b) => a - b);
     if (spaces.length > limits.maxStorageBindings) {
@@ -185,12 +220,12 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
     const contraction = (): MadeKernel | null => (k.kind !== 'contraction' ? null : (options.gemm === 'rows' ? rowsGemmKernel(k, cx, spaces) : null) ?? gemmKernel(k, cx, spaces));
     const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? treeKernel(k, cx, spaces) ?? pointKernel(k, cx, spaces);
     const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
-    const features: WgslFeature[] = [...(precision === 'f16' ? (['shader-f16'] as const) : []), ...(made.extensions ?? [])];
+    const features: WgslFeature[] = [...(usesF16(cx, spaces) ? (['shader-f16'] as const) : []), ...(made.extensions ?? [])];
     const { extensions: _, ...rest } = made;
     return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, features, ...rest };
   });
   const features = (['shader-f16', 'subgroups'] as const).filter((f) => kernels.some((k) => k.features.includes(f)));
-  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, limits, precision, features };
+  return { name: p.name, buffers, kernels, outputs: p.outputs, spaceBytes, spaceTypes, limits, precision, features };
 }
 
 /** Elements of a buffer. */

@@ -148,7 +148,7 @@ export function treeKernel(k: ExprKernel, cx: KernelContext, spaces: readonly nu
     rest.lines.push(`let ${y} = ${text};`);
     return y;
   });
-  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx.precision));
+  const stores = k.outputs.map((id, o) => storeText(cx.buffers[id]!, 'q', ys[o]!, cx));
   const main = [
     `var<workgroup> red: array<f32, ${wg}>;`,
     ...(cx.subgroups ? ['var<workgroup> whole: f32;'] : []),

@@ -1,0 +1,148 @@
+// WebgpuOptions.storage 'f16': temporaries in the half arena, checked against the kernel interpreter running the same plan (which rounds every half-arena store to f16), and against float32.
+//
+// The kernel interpreter models storage f16 exactly where it matters: the same memory plan,
+// each stored temporary rounded to the nearest f16 (compiler/kernel/half.ts). So the device's
+// f16-storage step is held to that model with float32's tolerance on random train steps, and
+// on the example models' Adam steps with a tolerance that allows Adam's first update to turn
+// on the last bit of a gradient near zero (it divides a gradient by its own magnitude: one
+// f16 rounding apart, an element's update can move by up to 2·lr). Against float32 the
+// forward passes stay within f16's rounding (rtol 1e-2).
+
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadTrainingModel } from '../../cli/training.js';
+import type { Graph } from '../../compiler/ir/graph.js';
+import { initParams } from '../../compiler/ir/init.js';
+import { rngFor } from '../../compiler/ir/random.js';
+import type { Tensor } from '../../compiler/ir/tensor.js';
+import { tensorFrom } from '../../compiler/ir/tensor.js';
+import { numel } from '../../compiler/ir/types.js';
+import { runKernelProgram } from '../../compiler/kernel/interpret.js';
+import { runPipeline } from '../../compiler/pipeline.js';
+import { compileSource } from '../../dsl/frontend.js';
+import { cpuBackend } from '../../runtime/cpu/session.js';
+import type { WebgpuOptions } from '../../runtime/webgpu/backend.js';
+import { compileForWebgpu, createWebgpuBackend } from '../../runtime/webgpu/backend.js';
+import { allCloseReport, maxAbs } from '../helpers/allclose.js';
+import { arbTrainStep, CONV_HEAVY, finiteFeeds, staysFinite } from '../helpers/random-train-step.js';
+import { KERNEL_FORMS, gpuReport, runGpu, webgpu } from './support.js';
+
+const EXAMPLES = ['mlp', 'fashion_cnn'] as const;
+const LR = 1e-3;
+
+/** The kernel interpreter on the program the pipeline plans with storage f16. */
+function halfModel(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  const { program } = runPipeline(graph, { storage: 'f16' }).state;
+  expect(program!.halfArenaBytes).toBeGreaterThan(0);
+  return runKernelProgram(program!, { inputs, params }).outputs;
+}
+
+async function trainStep(name: string, batch: number): Promise<{ graph: Graph; inputs: Map<string, Tensor>; params: Map<string, Tensor>; loss: string }> {
+  const model = await loadTrainingModel(`examples/${name}.sinter`, undefined);
+  const graph = model.graphs.train(batch);
+  const rng = rngFor(5, `half-${name}`);
+  const inputs = new Map(
+    graph.inputs.map((i): [string, Tensor] => {
+      const n = numel(i.type.shape);
+      if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
+      if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [LR])];
+      if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
+      return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
+    }),
+  );
+  return { graph, inputs, params: initParams(graph, 5), loss: model.names.loss };
+}
+
+function forward(name: string, batch: number): Graph {
+  const file = `examples/${name}.sinter`;
+  const r = compileSource(readFileSync(file, 'utf8'), file, { dims: { batch }, mode: 'infer' });
+  if (!r.graph || r.diagnostics.length > 0) throw new Error(`${file} does not compile`);
+  return r.graph;
+}
+
+const half = (options: WebgpuOptions = {}): WebgpuOptions => ({ storage: 'f16', ...options });
+
+describe.skipIf(!webgpu?.device.features.has('shader-f16'))('storage f16 on the adapter', () => {
+  // The MLP in every kernel form (its GEMMs store into the half arena from each form's epilogue); the CNN (15 s of interpreter at batch 4) at batch 2 in the device's default form.
+  const steps = [...KERNEL_FORMS.map(([form, options]) => ['mlp', 4, form, options] as const), ['fashion_cnn', 2, 'default', {}] as const];
+  const models = new Map<string, Promise<Awaited<ReturnType<typeof trainStep>> & { want: Map<string, Tensor> }>>();
+  it.each(steps)('%s: an Adam train step at batch %i agrees with the kernel interpreter\'s f16-storage model (%s contractions)', async (name, batch, _form, options) => {
+    if (!models.has(name)) models.set(name, trainStep(name, batch).then((m) => ({ ...m, want: halfModel(m.graph, m.inputs, m.params) })));
+    const { graph, inputs, params, loss, want } = await models.get(name)!;
+    const got = await runGpu(graph, inputs, params, undefined, half(options));
+    expect(Math.abs(got.get(loss)!.data[0]! - want.get(loss)!.data[0]!)).toBeLessThanOrEqual(1e-4 * Math.abs(want.get(loss)!.data[0]!));
+    for (const [out, w] of want) {
+      const update = graph.outputs.find((o) => o.name === out)!.aliases;
+      const isParam = update !== undefined && graph.params.find((p) => p.name === update)!.trainable;
+      const tol = isParam ? { rtol: 0, atol: 2 * LR + 1e-6 } : { rtol: 1e-2, atol: 1e-2 * Math.max(1e-6, maxAbs(w)) };
+      const report = allCloseReport(got.get(out)!, w, tol);
+      if (report) expect.fail(`${out}: ${report}`);
+    }
+  });
+
+  for (const name of EXAMPLES) {
+    it(`${name}: the forward pass at batch 4 is within f16 rounding of float32, and not equal to it; the half arena's shaders declare array<f16>`, async () => {
+      const graph = forward(name, 4);
+      const params = initParams(graph, 5);
+      const rng = rngFor(7, name);
+      const inputs = new Map(graph.inputs.map((i): [string, Tensor] => [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: numel(i.type.shape) }, () => rng.nextFloat()))]));
+      const cpu = cpuBackend.load(graph);
+      cpu.setParams(params);
+      const want = cpu.run(inputs, graph.outputs.map((o) => o.name));
+      for (const precision of ['f32', 'f16'] as const) {
+        const got = await runGpu(graph, inputs, params, undefined, half({ precision }));
+        for (const [out, w] of want) {
+          const report = allCloseReport(got.get(out)!, w, { rtol: 1e-2, atol: 1e-2 * Math.max(1e-6, maxAbs(w)) });
+          if (report) expect.fail(`precision ${precision}, output '${out}': ${report}`);
+          expect(Array.from(got.get(out)!.data).some((x, i) => x !== w.data[i])).toBe(true);
+        }
+      }
+      const p = compileForWebgpu(graph, { storage: 'f16' });
+      const space = p.spaceTypes.indexOf('f16');
+      expect(space).toBeGreaterThan(0);
+      for (const k of p.kernels) {
+        const binds = k.spaces.includes(space);
+        expect(k.source.includes(`var<storage, read_write> m${space}: array<f16>;`), k.name).toBe(binds);
+        expect(k.source.includes('\nenable f16;\n'), k.name).toBe(binds);
+        expect(k.features.includes('shader-f16'), k.name).toBe(binds);
+      }
+    });
+  }
+
+  it('the Fashion CNN train step at batch 64 keeps its temporaries in 0.6× the bytes of float32 storage or less', async () => {
+    const graph = (await loadTrainingModel('examples/fashion_cnn.sinter', undefined)).graphs.train(64);
+    const bytes = (storage: 'f32' | 'f16'): number => {
+      const p = compileForWebgpu(graph, { storage });
+      return p.spaceBytes.filter((_, i) => i === 0 || p.spaceTypes[i] === 'f16').reduce((a, b) => a + b, 0);
+    };
+    expect(bytes('f16')).toBeLessThanOrEqual(0.6 * bytes('f32'));
+  });
+
+  // Conv-heavy random train steps on finite feeds: the device against the interpreter's model of the same plan, at float32's tolerance.
+  it('conv-heavy train steps of random graphs agree with the kernel interpreter\'s f16-storage model (finite feeds)', async () => {
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(arbTrainStep(CONV_HEAVY), async (step) => {
+        if (step === null) return;
+        const feeds = finiteFeeds(step);
+        if (!staysFinite(step, feeds)) return;
+        const { program } = runPipeline(step, { storage: 'f16' }).state;
+        if (program!.halfArenaBytes === 0) return;
+        checked++;
+        const want = runKernelProgram(program!, feeds).outputs;
+        const report = gpuReport(await runGpu(step, feeds.inputs, feeds.params, undefined, half()), want);
+        if (report) expect.fail(report);
+      }),
+      { seed: 44, numRuns: 100, endOnFailure: true },
+    );
+    expect(checked).toBeGreaterThan(15);
+  });
+});
+
+describe('storage f16 without shader-f16', () => {
+  it('a device without the feature gives ShaderF16Unavailable naming storage', () => {
+    const device = { features: new Set<string>(), limits: {} } as unknown as GPUDevice;
+    expect(() => createWebgpuBackend(device, { storage: 'f16' })).toThrow(/storage 'f16' needs the WebGPU feature 'shader-f16'.*use storage 'f32'/);
+  });
+});
