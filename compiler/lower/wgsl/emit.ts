@@ -24,6 +24,7 @@
 // to it; constants below its smallest subnormal round to zero (an optimizer's epsilon of
 // 1e-8 does), which is why f16 is a choice, not the default.
 
+import { HALF_MAX } from '../../kernel/half.js';
 import type { BinaryFn, EType, Expr, IndexVar, UnaryFn } from '../../kernel/expr.js';
 import { children, topoOrder } from '../../kernel/expr.js';
 
@@ -51,14 +52,11 @@ export function wgslType(t: EType, fp: Precision = 'f32'): 'f32' | 'f16' | 'i32'
   return t === 'f64' ? 'f32' : t === 'f32' ? fp : t;
 }
 
-/** f16's largest finite value. */
-const F16_MAX = 65504;
-
 /** A number as a WGSL literal of an expression type that reads back as the same value (in f16, the nearest one in range). */
 export function literal(x: number, t: EType, fp: Precision = 'f32'): string {
   if (wgslType(t, fp) === 'f16') {
     if (!Number.isFinite(x)) return `f16(${literal(x, 'f32')})`;
-    const h = Math.max(-F16_MAX, Math.min(F16_MAX, x));
+    const h = Math.max(-HALF_MAX, Math.min(HALF_MAX, x));
     return Object.is(h, -0) ? '(-0.0h)' : h < 0 ? `(${String(h)}h)` : `${String(h)}h`;
   }
   switch (t) {
@@ -331,7 +329,7 @@ export class WgslEmitter {
     const ty = sum && valueTy === 'f16' ? 'f32' : valueTy;
     const widen = (x: string): string => (ty === valueTy ? x : `f32(${x})`);
     // The lowest finite float rather than -infinity: kernels assume finite values (a max over no points is unspecified).
-    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : ty === 'f16' ? literal(-F16_MAX, 'f32', 'f16') : literal(-3.4028234663852886e38, 'f32');
+    const lowest = ty === 'i32' ? literal(-2147483648, 'i32') : ty === 'f16' ? literal(-HALF_MAX, 'f32', 'f16') : literal(-3.4028234663852886e38, 'f32');
     const init = e.fn === 'max' || e.fn === 'argmax' ? lowest : e.init ? widen(this.gen(e.init, base, home)) : ty === valueTy ? literal(0, e.type, this.fp) : literal(0, 'f64');
     for (const c of conjuncts(e.where)) {
       const cb = this.home(c, inner);
