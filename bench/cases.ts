@@ -125,6 +125,40 @@ export function sinterImpls(registered: readonly string[]): string[] {
   return names.map(sinterImpl);
 }
 
+/**
+ * Sinter on a backend with an option other than its default: a column run only when `--impl`
+ * names it, for what the option costs or saves. Its check may differ from the others' by
+ * `checkRtol` (f16 storage rounds every temporary, so its second-step loss moves in the third digit).
+ */
+export interface SinterVariant {
+  readonly id: string;
+  readonly backend: string;
+  readonly label: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly only: readonly string[];
+  readonly checkRtol: number;
+}
+
+export const SINTER_VARIANTS: readonly SinterVariant[] = [
+  {
+    id: 'sinter-webgpu-f16s',
+    backend: 'webgpu',
+    label: 'Sinter on webgpu with --storage f16: temporaries between kernels stored as f16',
+    options: { storage: 'f16' },
+    only: ['mlp-train', 'cnn-train', 'cnn-infer'],
+    checkRtol: 2e-2,
+  },
+];
+
+export function sinterVariant(impl: string): SinterVariant | undefined {
+  return SINTER_VARIANTS.find((v) => v.id === impl);
+}
+
+/** The backend a Sinter implementation runs on: `sinter-<backend>`, or a variant's. */
+export function sinterBackendOf(impl: string): string {
+  return sinterVariant(impl)?.backend ?? impl.slice('sinter-'.length);
+}
+
 export interface PeerSpec {
   readonly id: string;
   readonly label: string;
@@ -167,7 +201,7 @@ export function isSinter(impl: string): boolean {
 }
 
 export function implDevice(impl: string): Device {
-  if (isSinter(impl)) return GPU_BACKENDS.includes(impl.slice('sinter-'.length)) ? 'webgpu' : 'cpu';
+  if (isSinter(impl)) return GPU_BACKENDS.includes(sinterBackendOf(impl)) ? 'webgpu' : 'cpu';
   return PEERS.find((p) => p.id === impl)?.device ?? 'cpu';
 }
 
@@ -176,7 +210,8 @@ export function applies(impl: string, caseId: string): boolean {
   const peer = PEERS.find((p) => p.id === impl);
   const c = caseById(caseId);
   if (c?.kind === 'matmul' && c.devices && !c.devices.includes(implDevice(impl))) return false;
-  return !peer?.only || peer.only.includes(caseId);
+  const only = peer?.only ?? sinterVariant(impl)?.only;
+  return !only || only.includes(caseId);
 }
 
 /** Why a pair is left out by policy; null when it runs. */
@@ -188,7 +223,12 @@ export function skipReason(impl: string, c: BenchCase, includeSlow: boolean): st
 }
 
 export function knownImpl(impl: string, registeredBackends: readonly string[]): boolean {
-  return sinterImpls(registeredBackends).includes(impl) || PEERS.some((p) => p.id === impl);
+  return sinterImpls(registeredBackends).includes(impl) || PEERS.some((p) => p.id === impl) || sinterVariant(impl) !== undefined;
+}
+
+/** Every implementation --impl may name. */
+function allImpls(registered: readonly string[]): string[] {
+  return [...sinterImpls(registered), ...SINTER_VARIANTS.map((v) => v.id), ...PEERS.map((p) => p.id)];
 }
 
 // The command line: which cases and implementations, how long.
@@ -230,8 +270,8 @@ export function parseArgs(argv: readonly string[], registered: readonly string[]
     } else if (a === '--impl') {
       const ids = list(++i, a);
       const bad = ids.find((id) => !knownImpl(id, registered));
-      if (bad !== undefined) throw new UsageError(`unknown implementation '${bad}'; implementations: ${[...sinterImpls(registered), ...PEERS.map((p) => p.id)].join(', ')}`);
-      impls = impls.filter((id) => ids.includes(id));
+      if (bad !== undefined) throw new UsageError(`unknown implementation '${bad}'; implementations: ${allImpls(registered).join(', ')}`);
+      impls = allImpls(registered).filter((id) => ids.includes(id));
     } else if (a === '--out') {
       out = argv[++i] ?? null;
       if (out === null) throw new UsageError('--out needs a file name');

@@ -5,7 +5,7 @@
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { caseById, caseScale, caseWork, isSinter, sizeLabel } from './cases.js';
+import { caseById, caseScale, caseWork, isSinter, sinterVariant, sizeLabel } from './cases.js';
 import type { CaseData } from './data.js';
 import { caseData } from './data.js';
 import type { TfVariant } from './impls/tfjs.js';
@@ -17,6 +17,8 @@ import { median, RESULT_MARK } from './results.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function prepare(impl: string, data: CaseData): Promise<Prepared> {
+  const variant = sinterVariant(impl);
+  if (variant) return (await import('./impls/sinter.js')).prepareSinterVariant(variant, data);
   if (isSinter(impl)) return (await import('./impls/sinter.js')).prepareSinter(impl.slice('sinter-'.length), data);
   if (impl === 'tfjs-cpu' || impl === 'tfjs-wasm' || impl === 'tfjs-wasm-patched' || impl === 'tfjs-webgpu') return (await import('./impls/tfjs.js')).prepareTfjs(impl.slice('tfjs-'.length) as TfVariant, data);
   if (impl === 'ort-webgpu') return (await import('./impls/webgpu.js')).prepareOrt(data);

@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BACKENDS } from '../cli/training.js';
 import type { BenchCase } from './cases.js';
-import { applies, caseScale, caseWork, isSinter, parseArgs, sizeLabel, skipReason, USAGE, UsageError } from './cases.js';
+import { applies, caseScale, caseWork, isSinter, parseArgs, sinterBackendOf, sizeLabel, skipReason, USAGE, UsageError } from './cases.js';
 import type { BenchFile, CaseResult, HostInfo, Status } from './results.js';
 import { formatNumber, formatReport, RESULT_MARK, RESULTS_SCHEMA, validateBenchFile } from './results.js';
 
@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const pairs = opts.cases.flatMap((c) => opts.impls.filter((impl) => applies(impl, c.id)).map((impl) => ({ c, impl })));
   const results: CaseResult[] = [];
   for (const [i, { c, impl }] of pairs.entries()) {
-    const backend = impl.slice('sinter-'.length);
+    const backend = sinterBackendOf(impl);
     const skip = skipReason(impl, c, opts.includeSlow);
     let r: CaseResult;
     if (isSinter(impl) && !registered.includes(backend)) r = notRun(c, impl, opts.quick, 'not-available', `Sinter has no '${backend}' backend yet`);

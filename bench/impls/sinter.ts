@@ -11,7 +11,9 @@ import type { Tensor } from '../../compiler/ir/tensor.js';
 import type { TensorType } from '../../compiler/ir/types.js';
 import { compileSource } from '../../dsl/frontend.js';
 import type { AnyBackend, AnySession } from '../../runtime/session.js';
+import type { SinterVariant } from '../cases.js';
 import { implDevice, sinterImpl } from '../cases.js';
+import type { WebgpuOptions } from '../../runtime/webgpu/backend.js';
 import type { CaseData, ModelData } from '../data.js';
 import { SEED } from '../data.js';
 import type { Prepared } from '../measure.js';
@@ -117,6 +119,13 @@ export async function prepareSinter(backendName: string, d: CaseData): Promise<P
   const entry: unknown = (BACKENDS as Readonly<Record<string, unknown>>)[backendName];
   if (entry === undefined) throw new NotAvailable(`Sinter has no '${backendName}' backend yet (BACKENDS has ${Object.keys(BACKENDS).join(', ')})`);
   return prepareSinterEntry(backendName, entry, d);
+}
+
+/** A case on a variant's backend, made with the variant's options (only WebGPU variants exist). */
+export async function prepareSinterVariant(v: SinterVariant, d: CaseData): Promise<Prepared> {
+  if (v.backend !== 'webgpu') throw new Error(`internal: variant ${v.id} is of backend '${v.backend}', which takes no options here`);
+  const { createNodeWebgpuBackend } = await import('../../runtime/webgpu/node.js');
+  return prepareSinterEntry(v.backend, () => createNodeWebgpuBackend(v.options as WebgpuOptions), d);
 }
 
 /** A case on the backend a BACKENDS entry stands for (a backend of either kind, or a factory of one). */

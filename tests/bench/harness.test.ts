@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applies, CASES, caseById, FASHION_CNN, MLP, PEERS, parseArgs, sinterImpls, skipReason, UsageError } from '../../bench/cases.js';
+import { applies, CASES, caseById, FASHION_CNN, implDevice, MLP, PEERS, parseArgs, sinterImpls, skipReason, UsageError } from '../../bench/cases.js';
 import { caseData, expectedParamShapes } from '../../bench/data.js';
 import { stepsPerRun } from '../../bench/measure.js';
 import type { BenchFile, CaseResult } from '../../bench/results.js';
@@ -81,6 +81,17 @@ describe('ratios and checks', () => {
       result({ case: 'b', impl: 'jax-wasm', check: 5 }),
     ];
     expect(checkMismatches(rs)).toEqual([{ case: 'a', impl: 'jax-wasm', check: 2.4, expected: 2.3, against: 'sinter-ref' }]);
+  });
+
+  it('holds a Sinter variant (f16 storage) to its own tolerance, and others never to the variant', () => {
+    const rs = [
+      result({ case: 'a', impl: 'sinter-webgpu-f16s', check: 2.3 * (1 + 1e-2) }),
+      result({ case: 'a', impl: 'sinter-webgpu', check: 2.3 }),
+      result({ case: 'a', impl: 'tfjs-webgpu', check: 2.3 * (1 + 1e-5) }),
+      result({ case: 'b', impl: 'sinter-webgpu', check: 5 }),
+      result({ case: 'b', impl: 'sinter-webgpu-f16s', check: 5 * (1 + 5e-2) }),
+    ];
+    expect(checkMismatches(rs)).toEqual([{ case: 'b', impl: 'sinter-webgpu-f16s', check: 5 * (1 + 5e-2), expected: 5, against: 'sinter-webgpu' }]);
   });
 
   it('fills a timed run to its minimum time at the warm-up pace, at least one step, at most 1000', () => {
@@ -181,6 +192,12 @@ describe('cases and options', () => {
     expect(o.includeSlow).toBe(false);
     expect(() => parseArgs(['--cases', 'matmul-2048'], ['ref'])).toThrow(UsageError);
     expect(() => parseArgs(['--impl', 'sinter-tpu'], ['ref'])).toThrow(/unknown implementation 'sinter-tpu'/);
+    // Variants run only when named, on their cases, on their backend's device.
+    expect(parseArgs([], ['ref', 'cpu', 'webgpu']).impls).not.toContain('sinter-webgpu-f16s');
+    expect(parseArgs(['--impl', 'sinter-webgpu,sinter-webgpu-f16s'], ['ref', 'cpu', 'webgpu']).impls).toEqual(['sinter-webgpu', 'sinter-webgpu-f16s']);
+    expect(applies('sinter-webgpu-f16s', 'cnn-train')).toBe(true);
+    expect(applies('sinter-webgpu-f16s', 'matmul-1024')).toBe(false);
+    expect(implDevice('sinter-webgpu-f16s')).toBe('webgpu');
     expect(() => parseArgs(['--cases'], ['ref'])).toThrow(/needs a comma-separated list/);
     expect(() => parseArgs(['--fast'], ['ref'])).toThrow(/unknown option '--fast'/);
   });
