@@ -26,6 +26,8 @@ export interface RunSummary {
   readonly samplesPerSecond: number;
   readonly command: string;
   readonly seed: number;
+  /** The batch size, where the log says (logs of older runs may not). */
+  readonly batch: number | null;
 }
 
 type LogRecord = Record<string, unknown> & { kind: string };
@@ -80,6 +82,7 @@ export function summarize(example: string, text: string, file: string): RunSumma
     samplesPerSecond: trainSamples / trainSeconds,
     command: rerunCommand(String(start['command'])),
     seed: num(start, 'seed', file),
+    batch: typeof start['batch'] === 'number' ? start['batch'] : null,
   };
 }
 
@@ -165,10 +168,28 @@ export function seedsTable(runs: readonly RunSummary[]): string {
   ].join('\n');
 }
 
-/** The README's generated parts: the results table, the seed spreads, and the comparisons with other libraries. */
+/**
+ * Runs of one example with a setting changed from its main run (a batch size, an epoch
+ * count): the main run first, then the others, each with its command and test accuracy.
+ */
+export function settingsTable(main: RunSummary, others: readonly RunSummary[]): string {
+  if (others.some((r) => r.example !== main.example)) throw new Error('internal: settingsTable takes runs of one example');
+  const row = (r: RunSummary, what: string) => `| ${what} | \`${r.command}\` | ${r.batch ?? '?'} | ${r.epochs} | ${r.testAccuracy.toFixed(4)} |`;
+  return [
+    `\`${main.example}\` with other settings of the recipe:`,
+    '',
+    '| run | command | batch | epochs | test accuracy |',
+    '| --- | --- | ---: | ---: | ---: |',
+    row(main, 'the results table\'s'),
+    ...others.map((r) => row(r, 'changed')),
+  ].join('\n');
+}
+
+/** The README's generated parts: the results table, the seed spreads, other settings, and the comparisons with other libraries. */
 export const MARKERS = {
   results: ['<!-- results:start (npm run results) -->', '<!-- results:end -->'],
   seeds: ['<!-- seeds:start (npm run results) -->', '<!-- seeds:end -->'],
+  settings: ['<!-- settings:start (npm run results) -->', '<!-- settings:end -->'],
   reference: ['<!-- reference:start (npm run results) -->', '<!-- reference:end -->'],
 } as const;
 
@@ -213,12 +234,22 @@ function main(): void {
     })
     .filter((t) => t !== '')
     .join('\n\n');
+  // Runs with a setting changed: results/settings/<example>.<what>.jsonl.
+  const changed = readdirSync(join(dir, 'settings')).filter((f) => f.endsWith('.jsonl'));
+  const settings = logs
+    .map((example) => {
+      const mine = changed.filter((f) => f.startsWith(`${example}.`)).sort().map((f) => summarize(example, readFileSync(join(dir, 'settings', f), 'utf8'), `examples/results/settings/${f}`));
+      return mine.length === 0 ? '' : settingsTable(runs.find((r) => r.example === example)!, mine);
+    })
+    .filter((t) => t !== '')
+    .join('\n\n');
   const readmePath = join(here, 'README.md');
   let readme = replaceTable(readFileSync(readmePath, 'utf8'), resultsTable(runs));
   readme = replaceTable(readme, spreads, MARKERS.seeds);
+  readme = replaceTable(readme, settings, MARKERS.settings);
   readme = replaceTable(readme, comparisons, MARKERS.reference);
   writeFileAtomic(readmePath, readme);
-  process.stdout.write(`${resultsTable(runs)}\n\n${spreads}\n\n${comparisons}\n\nwrote ${readmePath}\n`);
+  process.stdout.write(`${resultsTable(runs)}\n\n${spreads}\n\n${settings}\n\n${comparisons}\n\nwrote ${readmePath}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -2,11 +2,11 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MARKERS, comparisonTable, replaceTable, resultsTable, seedsTable, summarize } from '../../examples/results.js';
+import { MARKERS, comparisonTable, replaceTable, resultsTable, seedsTable, settingsTable, summarize } from '../../examples/results.js';
 
 const line = (r: object): string => JSON.stringify(r);
 const log = [
-  line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, seed: 0, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
+  line({ kind: 'start', model: 'FashionCNN', backend: 'cpu', threads: 2, parameters: 93322, epochs: 2, batch: 64, seed: 0, command: 'sinter train examples/fashion_cnn.sinter --data fashion-mnist --log x.jsonl --log-every 50 --save c.ckpt' }),
   line({ kind: 'step', step: 50, loss: 1 }),
   line({ kind: 'epoch', epoch: 1, seconds: 10, samples_per_s: 100, train_loss: 0.5, test_accuracy: 0.9 }),
   line({ kind: 'epoch', epoch: 2, seconds: 30, samples_per_s: 200, train_loss: 0.3, test_accuracy: 0.915 }),
@@ -60,5 +60,16 @@ describe('examples/results.ts', () => {
     expect(table).toContain('| mean | **0.9067** (1 of 3 at ≥ 0.91) |');
     expect(() => seedsTable([r, r])).toThrow('two runs of fashion_cnn have the same seed');
     expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x', MARKERS.seeds)).not.toThrow();
+  });
+
+  it('lists runs with a setting changed under the main run, with their commands and batch sizes', () => {
+    const r = summarize('fashion_cnn', log, 'x.jsonl');
+    const b32 = summarize('fashion_cnn', log.replace('"batch":64', '"batch":32').replace('--data fashion-mnist --log', '--data fashion-mnist --batch 32 --log').replace(/"test_accuracy":0\.915\}$/, '"test_accuracy":0.9004}'), 'y.jsonl');
+    expect(b32.batch).toBe(32);
+    const table = settingsTable(r, [b32]);
+    expect(table).toContain("| the results table's | `npx sinter train examples/fashion_cnn.sinter --data fashion-mnist` | 64 | 2 | 0.9150 |");
+    expect(table).toContain('| changed | `npx sinter train examples/fashion_cnn.sinter --data fashion-mnist --batch 32` | 32 | 2 | 0.9004 |');
+    expect(() => settingsTable(r, [{ ...b32, example: 'mlp' }])).toThrow('takes runs of one example');
+    expect(() => replaceTable(readFileSync('examples/README.md', 'utf8'), 'x', MARKERS.settings)).not.toThrow();
   });
 });
