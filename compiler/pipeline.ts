@@ -24,7 +24,7 @@ import type { Fused } from './passes/fused.js';
 import { checkFused, unfused } from './passes/fused.js';
 import { fusion } from './passes/fusion.js';
 import type { MemoryPlan } from './passes/memory-plan.js';
-import { memoryPlan, placementsOf, validatePlan } from './passes/memory-plan.js';
+import { HALF_MIN_ELEMENTS, memoryPlan, placementsOf, validatePlan } from './passes/memory-plan.js';
 import { schedule } from './passes/schedule.js';
 import { simplify } from './passes/simplify.js';
 
@@ -40,6 +40,8 @@ export interface PipelineContext {
   readonly limits: TargetLimits;
   /** How f32 temporaries are stored (target.ts; f16 for WebGPU's half storage). */
   readonly storage: Storage;
+  /** With storage f16, the smallest temporary put in the half arena (memory-plan.ts). */
+  readonly halfMinElements: number;
   /** Called for every rewrite rule hit (SINTER_DEBUG=4). */
   readonly onRewrite?: (rule: string, op: string) => void;
 }
@@ -75,7 +77,7 @@ export const STAGES: readonly Stage[] = [
     name: 'memory-plan',
     run: (s, cx) => {
       const f = fusedOf(s);
-      return { graph: f.graph, fused: f, plan: memoryPlan(f, cx.limits, cx.storage), program: null };
+      return { graph: f.graph, fused: f, plan: memoryPlan(f, cx.limits, cx.storage, cx.halfMinElements), program: null };
     },
   },
   {
@@ -107,6 +109,8 @@ export interface PipelineOptions {
   readonly limits?: TargetLimits;
   /** How f32 temporaries are stored (default f32; f16 is for the WebGPU backend). */
   readonly storage?: Storage;
+  /** With storage f16, the smallest temporary put in the half arena (default HALF_MIN_ELEMENTS, 1024). */
+  readonly halfMinElements?: number;
   /** Verify after every stage. */
   readonly verify?: boolean;
   /** Called after each stage with its result and time (dumps, SINTER_DEBUG). */
@@ -128,7 +132,7 @@ export function runPipeline(start: Graph | PipelineState, options: PipelineOptio
   const names = options.passes ?? STAGE_NAMES;
   const bad = unknownStages(names);
   if (bad.length > 0) throw new Error(`internal: unknown pipeline stage '${bad[0]}' (stages: ${STAGE_NAMES.join(', ')})`);
-  const cx: PipelineContext = { limits: options.limits ?? WEBGPU_DEFAULTS, storage: options.storage ?? 'f32', ...(options.onRewrite ? { onRewrite: options.onRewrite } : {}) };
+  const cx: PipelineContext = { limits: options.limits ?? WEBGPU_DEFAULTS, storage: options.storage ?? 'f32', halfMinElements: options.halfMinElements ?? HALF_MIN_ELEMENTS, ...(options.onRewrite ? { onRewrite: options.onRewrite } : {}) };
   let state = 'nodes' in start ? initialState(start) : start;
   const timings: PassTiming[] = [];
   for (const name of names) {
@@ -246,6 +250,8 @@ export function stateFromText(graph: Graph, layout: IrLayout, limits: TargetLimi
   const plan: MemoryPlan = { rows, alignment: limits.offsetAlignment, peakBytes, halfPeakBytes, naiveBytes: 0, lowerBoundBytes: 0 };
   const bad = validatePlan(fused, plan);
   if (bad.length > 0) return { problems: bad };
-  const recomputed = memoryPlan(fused, limits, halfPeakBytes > 0 ? 'f16' : 'f32');
+  // The half rows' smallest size stands for the planner's threshold: it puts the same values there.
+  const halves = rows.filter((r) => 'half' in r.at).map((r) => r.bytes / 2);
+  const recomputed = halves.length > 0 ? memoryPlan(fused, limits, 'f16', Math.min(...halves)) : memoryPlan(fused, limits);
   return { state: { graph, fused, plan: { ...plan, naiveBytes: recomputed.naiveBytes, lowerBoundBytes: recomputed.lowerBoundBytes }, program: null } };
 }

@@ -22,12 +22,20 @@
 // `lowerBoundBytes`, the largest total size of the storage objects live at one kernel,
 // which no placement of those objects can beat.
 //
-// With storage 'f16' (target.ts), every f32 temporary that is not a graph output takes 2
-// bytes an element in a second arena, the half arena, planned the same way on its own
-// (`halfPeakBytes`); a value reuses an input in place only within its own arena. The
-// figures then count stored bytes of both arenas.
+// With storage 'f16' (target.ts), f32 temporaries take 2 bytes an element in a second arena,
+// the half arena, planned the same way on its own (`halfPeakBytes`); a value reuses an input
+// in place only within its own arena. The figures then count stored bytes of both arenas.
+// Which temporaries: what a plan may put there is any f32 value that is not a graph output
+// (read back, or copied into a param) and not an op kernel's (random_uniform promises [0, 1),
+// and 1 - 2^-24 rounds to 1 in f16). What the planner puts there, as mixed-precision training
+// does, is the bulk: values of at least `halfMinElements` elements (1024 by default) made by
+// elementwise, view or contraction ops, or by reductions that keep to their inputs' range
+// (max, mean, softmax, pooling and its gradient). Sums stay f32 — a sum of squares for
+// gradient clipping overflows f16 past 65504, and the clip then zeroes every update without
+// any non-finite loss to report it — and small values save nothing.
 
 import type { ValueId } from '../ir/graph.js';
+import { numel } from '../ir/types.js';
 import type { MemoryRow } from '../ir/print.js';
 import { GraphIndex, groupOutputs, lowerKernel, readsOnlyAtPoint, fusionClass } from '../kernel/lower-kernel.js';
 import type { Placement, Placements } from '../kernel/program.js';
@@ -47,10 +55,16 @@ export interface MemoryPlan {
   readonly lowerBoundBytes: number;
 }
 
-export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS, storage: Storage = 'f32'): MemoryPlan {
+/** Reductions whose results stay within their inputs' range (softmax within [0, 1]; pooling gradients sum a few window contributions at most), so f16 holds them as well as their inputs. */
+const RANGE_KEEPING: ReadonlySet<string> = new Set(['max', 'mean', 'softmax', 'maxpool2d', 'avgpool2d', 'maxpool2d_backward', 'avgpool2d_backward']);
+
+/** The smallest temporary storage 'f16' puts in the half arena, by default. */
+export const HALF_MIN_ELEMENTS = 1024;
+
+export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS, storage: Storage = 'f32', halfMinElements = HALF_MIN_ELEMENTS): MemoryPlan {
   const facts = new Facts(f);
   const align = limits.offsetAlignment;
-  const half = (v: ValueId): boolean => storage === 'f16' && facts.halfEligible(v);
+  const half = (v: ValueId): boolean => storage === 'f16' && facts.halfWorthy(v, halfMinElements);
   const size = (v: ValueId): number => alignUp(half(v) ? halfBytes(facts.ix.typeOf(v)) : tensorBytes(facts.ix.typeOf(v)), align);
   const inParam = new Map<ValueId, string>();
   for (const v of facts.stored) {
@@ -186,9 +200,17 @@ class Facts {
     return slot < 0 || readsOnlyAtPoint(lk, slot);
   }
 
-  /** Whether storage 'f16' stores v in the half arena: an f32 temporary, not a graph output. */
-  halfEligible(v: ValueId): boolean {
-    return this.producer.has(v) && this.ix.typeOf(v).dtype === 'f32' && !this.ix.outputs.has(v);
+  /** Whether a plan may store v in the half arena: an f32 temporary, not a graph output, not made by an op kernel. */
+  halfAllowed(v: ValueId): boolean {
+    const op = this.ix.defs.get(v)?.op;
+    return this.producer.has(v) && this.ix.typeOf(v).dtype === 'f32' && !this.ix.outputs.has(v) && op !== undefined && fusionClass(op) !== 'opaque';
+  }
+
+  /** Whether the planner stores v in the half arena: allowed, at least `minElements` elements, and not the result of a summing reduction. */
+  halfWorthy(v: ValueId, minElements: number): boolean {
+    const op = this.ix.defs.get(v)!.op;
+    const cls = fusionClass(op);
+    return this.halfAllowed(v) && numel(this.ix.typeOf(v).shape) >= minElements && (cls === 'elementwise' || cls === 'view' || cls === 'contraction' || RANGE_KEEPING.has(op));
   }
 
   /** The param an aliased output v can be written over in place, or null. */
@@ -221,7 +243,7 @@ export function placementsOf(plan: MemoryPlan): Placements {
 /**
  * The problems of a plan for a scheduled fused program; empty when it is sound. Checked:
  * one row per stored value and none other; sizes (2 bytes an element in the half arena, which
- * holds f32 temporaries that are not graph outputs); aligned offsets inside their arena; live
+ * may hold f32 temporaries that are not graph outputs or op kernels' results); aligned offsets inside their arena; live
  * ranges that start at the writer and cover every reader (graph outputs to the end); no two
  * values of one arena that are live at the same kernel overlapping in bytes, except a value
  * written in place over an input that dies in that kernel and is read only at the written
@@ -246,7 +268,7 @@ export function validatePlan(f: Fused, plan: MemoryPlan): string[] {
     }
     const type = facts.ix.typeOf(v);
     const half = 'half' in r.at;
-    if (half && !facts.halfEligible(v)) problems.push(`%${v} is in the half arena, which holds only f32 temporaries that are not graph outputs`);
+    if (half && !facts.halfAllowed(v)) problems.push(`%${v} is in the half arena, which holds only f32 temporaries that are not graph outputs or op kernels' results`);
     const want = half ? halfBytes(type) : tensorBytes(type);
     if (r.bytes !== want) problems.push(`%${v}: ${r.bytes} bytes, but its type needs ${want}${half ? ' as f16' : ''}`);
     if (r.first !== facts.producer.get(v)) problems.push(`%${v}: live from ${r.first}, but kernel ${facts.producer.get(v)} writes it`);

@@ -26,8 +26,8 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
   readonly gemm?: 'tiled' | 'rows';
   /**
    * The float type kernels compute in: `f32` (the default) or `f16`, which needs the
-   * adapter's `shader-f16` feature (ShaderF16Unavailable otherwise). Storage stays float32,
-   * so sessions take and return f32 tensors either way; arithmetic is f16 but sums, means
+   * adapter's `shader-f16` feature (ShaderF16Unavailable otherwise). Storage is `storage`'s
+   * choice, and sessions take and return f32 tensors either way; arithmetic is f16 but sums, means
    * and contractions accumulate in f32 and tanh, sigmoid, gelu and pow run in f32
    * (compiler/lower/wgsl/emit.ts). Expect about 3 significant digits (f16 rounding is 2^-11
    * relative) and constants below 6e-8 flushed to zero — an optimizer's epsilon of 1e-8
@@ -37,11 +37,15 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
   /**
    * How f32 temporaries are stored (WgslOptions.storage): `f32` (the default) or `f16`, in
    * a half arena of half the bytes (needs `shader-f16`). Inputs, params, optimizer state and
-   * outputs stay f32, so sessions take and return the same tensors; every activation and
-   * gradient between kernels is rounded to f16 (2^-11 relative; magnitudes beyond 65504
-   * become infinite, which the loss's finiteness check reports, and below 6e-8 zero).
+   * outputs stay f32, so sessions take and return the same tensors. Activations and
+   * gradients between kernels of at least `halfMinElements` elements are rounded to f16
+   * (about 2^-11 relative, as WGSL converts; magnitudes past f16's 65504 become infinite,
+   * which the loss's finiteness check reports once they reach the loss, and those below
+   * about 3e-8 zero); sums stay f32 (compiler/passes/memory-plan.ts says which values).
    */
   readonly storage?: Storage;
+  /** With storage f16, the smallest temporary stored as f16 (default 1024 elements). */
+  readonly halfMinElements?: number;
   /** Whether kernels use subgroup operations (WgslOptions.subgroups); by default, where the device has the `subgroups` feature. */
   readonly subgroups?: boolean;
 }
@@ -49,7 +53,7 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
 /** Compiles a graph for WebGPU: the middle end with the target's limits (WebGPU's defaults unless given), then the WGSL lowering. */
 export function compileForWebgpu(graph: Graph, options: WgslOptions = {}): WgslProgram {
   const limits = options.limits ?? WGSL_DEFAULTS;
-  const { state } = runPipeline(graph, { limits, storage: options.storage ?? 'f32' });
+  const { state } = runPipeline(graph, { limits, storage: options.storage ?? 'f32', ...(options.halfMinElements !== undefined ? { halfMinElements: options.halfMinElements } : {}) });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
   return lowerToWgsl(state.program, state.graph, { ...options, limits });
 }
@@ -112,6 +116,6 @@ export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = 
     device,
     gemm: options.gemm ?? 'tiled',
     subgroups,
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, storage, subgroups }), device, sessionOptions),
+    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, storage, subgroups, ...(options.halfMinElements !== undefined ? { halfMinElements: options.halfMinElements } : {}) }), device, sessionOptions),
   };
 }

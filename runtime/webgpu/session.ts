@@ -86,7 +86,8 @@ export class WebgpuSession implements AsyncSession {
     });
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    this.spaces = program.spaceBytes.map((size, i) => device.createBuffer({ label: i === 0 ? 'arena' : `state${i}`, size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }));
+    const label = (i: number): string => (i === 0 ? 'arena' : program.spaceTypes[i] === 'f16' ? 'half-arena' : `state${i}`);
+    this.spaces = program.spaceBytes.map((size, i) => device.createBuffer({ label: label(i), size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST }));
     const modules = program.kernels.map((k) => device.createShaderModule({ label: k.name, code: k.source }));
     program.kernels.forEach((k, i) => {
       if (debug >= 2) this.log(`sinter: webgpu kernel ${k.name} (${k.form}), ${k.dispatch.join('x')} workgroups of ${k.workgroupSize.join('x')}\n${k.source}`);

@@ -10,7 +10,7 @@ describe('fused IR text', () => {
   it('parses back after fusion, schedule and memory-plan, to the same text and the same plan, f32 or f16 storage (200 graphs)', () => {
     fc.assert(
       fc.property(arbGraph(), fc.constantFrom('f32' as const, 'f16' as const), (g, storage) => {
-        const { state } = runPipeline(g, { passes: ['simplify', 'fusion', 'schedule', 'memory-plan'], storage });
+        const { state } = runPipeline(g, { passes: ['simplify', 'fusion', 'schedule', 'memory-plan'], storage, halfMinElements: 1 });
         const text = printState(state);
         const r = parseGraph(text, 'fused.ir');
         expect(r.diagnostics.map((d) => d.message)).toEqual([]);

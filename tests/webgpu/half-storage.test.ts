@@ -1,15 +1,19 @@
 // WebgpuOptions.storage 'f16': temporaries in the half arena, checked against the kernel interpreter running the same plan (which rounds every half-arena store to f16), and against float32.
 //
-// The kernel interpreter models storage f16 exactly where it matters: the same memory plan,
-// each stored temporary rounded to the nearest f16 (compiler/kernel/half.ts). So the device's
-// f16-storage step is held to that model with float32's tolerance on random train steps, and
-// on the example models' Adam steps with a tolerance that allows Adam's first update to turn
-// on the last bit of a gradient near zero (it divides a gradient by its own magnitude: one
-// f16 rounding apart, an element's update can move by up to 2·lr). Against float32 the
-// forward passes stay within f16's rounding (rtol 1e-2).
+// The kernel interpreter models storage f16: the same memory plan, each stored temporary
+// rounded to the nearest f16, ties to even (compiler/kernel/half.ts), as lavapipe converts.
+// WGSL lets a device round f32 → f16 to either neighbour, and one float32 ulp of summation
+// order can move a value across an f16 rounding boundary, so the device is held to the model
+// within a few f16 ulps (4e-3), not float32's tolerance. On the example models' Adam steps
+// optimizer state is compared at rtol 1e-2, and the params' updates element by element: Adam's
+// first update divides a gradient by its own magnitude, so where a gradient is near zero one
+// rounding can turn it (by up to 2·lr); all but a few elements must agree. Against float32
+// the forward passes stay within f16's rounding (rtol 1e-2).
 
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTrainingModel } from '../../cli/training.js';
 import type { Graph } from '../../compiler/ir/graph.js';
@@ -64,26 +68,34 @@ function forward(name: string, batch: number): Graph {
 const half = (options: WebgpuOptions = {}): WebgpuOptions => ({ storage: 'f16', ...options });
 
 describe.skipIf(!webgpu?.device.features.has('shader-f16'))('storage f16 on the adapter', () => {
-  // The MLP in every kernel form (its GEMMs store into the half arena from each form's epilogue); the CNN (15 s of interpreter at batch 4) at batch 2 in the device's default form.
-  const steps = [...KERNEL_FORMS.map(([form, options]) => ['mlp', 4, form, options] as const), ['fashion_cnn', 2, 'default', {}] as const];
+  // The MLP in every kernel form (its GEMMs store into the half arena from each form's epilogue); the CNN (15 s of interpreter at batch 4) at batch 1 in the device's default form.
+  const steps = [...KERNEL_FORMS.map(([form, options]) => ['mlp', 4, form, options] as const), ['fashion_cnn', 1, 'default', {}] as const];
   const models = new Map<string, Promise<Awaited<ReturnType<typeof trainStep>> & { want: Map<string, Tensor> }>>();
-  it.each(steps)('%s: an Adam train step at batch %i agrees with the kernel interpreter\'s f16-storage model (%s contractions)', async (name, batch, _form, options) => {
+  it.each(steps)('%s: an Adam train step at batch %i agrees with the kernel interpreter\'s f16-storage model (%s contractions)', { timeout: 120_000 }, async (name, batch, _form, options) => {
     if (!models.has(name)) models.set(name, trainStep(name, batch).then((m) => ({ ...m, want: halfModel(m.graph, m.inputs, m.params) })));
     const { graph, inputs, params, loss, want } = await models.get(name)!;
     const got = await runGpu(graph, inputs, params, undefined, half(options));
     expect(Math.abs(got.get(loss)!.data[0]! - want.get(loss)!.data[0]!)).toBeLessThanOrEqual(1e-4 * Math.abs(want.get(loss)!.data[0]!));
     for (const [out, w] of want) {
       const update = graph.outputs.find((o) => o.name === out)!.aliases;
-      const isParam = update !== undefined && graph.params.find((p) => p.name === update)!.trainable;
-      const tol = isParam ? { rtol: 0, atol: 2 * LR + 1e-6 } : { rtol: 1e-2, atol: 1e-2 * Math.max(1e-6, maxAbs(w)) };
-      const report = allCloseReport(got.get(out)!, w, tol);
+      const param = update === undefined ? undefined : graph.params.find((p) => p.name === update && p.trainable);
+      if (param) {
+        // The update got − p0 against want − p0: at most 2·lr apart anywhere, within 1% of lr on all but 2% of the elements.
+        const p0 = params.get(param.name)!.data;
+        const g = got.get(out)!.data;
+        expect(allCloseReport(g, w, { rtol: 0, atol: 2 * LR + 1e-6 }), out).toBeNull();
+        const off = Array.from(w.data).filter((x, i) => Math.abs(g[i]! - p0[i]! - (x - p0[i]!)) > 1e-2 * LR).length;
+        expect(off, `${out}: ${off} of ${w.data.length} updates differ`).toBeLessThanOrEqual(0.02 * w.data.length);
+        continue;
+      }
+      const report = allCloseReport(got.get(out)!, w, { rtol: 1e-2, atol: 1e-2 * Math.max(1e-6, maxAbs(w)) });
       if (report) expect.fail(`${out}: ${report}`);
     }
   });
 
   for (const name of EXAMPLES) {
-    it(`${name}: the forward pass at batch 4 is within f16 rounding of float32, and not equal to it; the half arena's shaders declare array<f16>`, async () => {
-      const graph = forward(name, 4);
+    it(`${name}: the forward pass at batch 16 is within f16 rounding of float32, and not equal to it; the half arena's shaders declare array<f16>`, async () => {
+      const graph = forward(name, 16);
       const params = initParams(graph, 5);
       const rng = rngFor(7, name);
       const inputs = new Map(graph.inputs.map((i): [string, Tensor] => [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: numel(i.type.shape) }, () => rng.nextFloat()))]));
@@ -110,6 +122,37 @@ describe.skipIf(!webgpu?.device.features.has('shader-f16'))('storage f16 on the 
     });
   }
 
+  it('trains with gradient clipping on large gradients as float32 does: the sums of squares stay f32 (past 65504 in f16, the clip would zero every update)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sinter-half-clip-'));
+    writeFileSync(join(dir, 'mlp.sinter'), readFileSync('examples/mlp.sinter', 'utf8').replace('metrics   = [accuracy]', 'metrics   = [accuracy]\n  clip_norm = 1'));
+    const model = await loadTrainingModel(join(dir, 'mlp.sinter'), undefined);
+    const graph = model.graphs.train(8);
+    const rng = rngFor(3, 'clip');
+    const inputs = new Map(
+      graph.inputs.map((i): [string, Tensor] => {
+        const n = numel(i.type.shape);
+        if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
+        if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [LR])];
+        if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
+        return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => 255 * rng.nextFloat()))]; // unnormalized pixels: gradients far above 256
+      }),
+    );
+    const losses = async (options: WebgpuOptions): Promise<number[]> => {
+      const s = createWebgpuBackend(webgpu!.device, { gemm: webgpu!.gemm, ...options }).load(graph);
+      try {
+        s.setParams(initParams(graph, 2));
+        const out: number[] = [];
+        for (let i = 0; i < 4; i++) out.push((await s.run(inputs, [model.names.loss])).get(model.names.loss)!.data[0]!);
+        return out;
+      } finally {
+        s.destroy();
+      }
+    };
+    const [full, halfs] = [await losses({}), await losses(half())];
+    expect(full[3]!).toBeLessThan(0.8 * full[0]!);
+    halfs.forEach((l, i) => expect(Math.abs(l - full[i]!), `step ${i}: ${l} vs ${full[i]}`).toBeLessThanOrEqual(2e-2 * full[i]!));
+  });
+
   it('the Fashion CNN train step at batch 64 keeps its temporaries in 0.6× the bytes of float32 storage or less', async () => {
     const graph = (await loadTrainingModel('examples/fashion_cnn.sinter', undefined)).graphs.train(64);
     const bytes = (storage: 'f32' | 'f16'): number => {
@@ -119,22 +162,23 @@ describe.skipIf(!webgpu?.device.features.has('shader-f16'))('storage f16 on the 
     expect(bytes('f16')).toBeLessThanOrEqual(0.6 * bytes('f32'));
   });
 
-  // Conv-heavy random train steps on finite feeds: the device against the interpreter's model of the same plan, at float32's tolerance.
-  it('conv-heavy train steps of random graphs agree with the kernel interpreter\'s f16-storage model (finite feeds)', async () => {
+  // Conv-heavy random train steps on finite feeds: the device against the interpreter's model of the same plan.
+  it('conv-heavy train steps of random graphs agree with the kernel interpreter\'s f16-storage model (finite feeds)', { timeout: 120_000 }, async () => {
     let checked = 0;
     await fc.assert(
       fc.asyncProperty(arbTrainStep(CONV_HEAVY), async (step) => {
         if (step === null) return;
         const feeds = finiteFeeds(step);
         if (!staysFinite(step, feeds)) return;
-        const { program } = runPipeline(step, { storage: 'f16' }).state;
+        // Random graphs are small: every temporary the rules allow goes to the half arena, whatever its size.
+        const { program } = runPipeline(step, { storage: 'f16', halfMinElements: 1 }).state;
         if (program!.halfArenaBytes === 0) return;
         checked++;
         const want = runKernelProgram(program!, feeds).outputs;
-        const report = gpuReport(await runGpu(step, feeds.inputs, feeds.params, undefined, half()), want);
+        const report = gpuReport(await runGpu(step, feeds.inputs, feeds.params, undefined, half({ halfMinElements: 1 })), want, { rtol: 4e-3, atolScale: 4e-3 });
         if (report) expect.fail(report);
       }),
-      { seed: 44, numRuns: 100, endOnFailure: true },
+      { seed: 44, numRuns: 150, endOnFailure: true },
     );
     expect(checked).toBeGreaterThan(15);
   });

@@ -3,8 +3,9 @@
 // The compiler targets WebGPU's default limits unless asked for an adapter's own, so that a
 // program that runs here runs in every browser. What each limit means for the lowering:
 // - storage bindings per stage (8): a kernel binds one storage buffer per memory space it
-//   touches (the arena, and the state chunks holding its inputs and params), so it needs 8
-//   only when it reads from 8 chunks of 128 MiB — a model of a gigabyte;
+//   touches (the arena, the half arena with storage f16, and the state chunks holding its
+//   inputs and params), so it needs 8 only when it reads from 7 chunks of 128 MiB — a model
+//   of most of a gigabyte;
 // - binding size (128 MiB): the arena is one binding, and the state is packed into chunks no
 //   larger; a single tensor larger than a binding cannot be bound at all;
 // - workgroup storage (16 KiB) and invocations per workgroup (256): tiles and workgroup

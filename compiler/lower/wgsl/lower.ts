@@ -105,6 +105,8 @@ export interface WgslOptions {
    * with it; lowerToWgsl takes the kernel program's placements as they are.
    */
   readonly storage?: Storage;
+  /** With storage f16, the smallest temporary put in the half arena (memory-plan.ts; default 1024 elements). */
+  readonly halfMinElements?: number;
   /**
    * How contractions are written: `tiled` (workgroup-memory tiles, for GPUs; the default) or
    * `rows` (no workgroup memory, uniform row operands: for software adapters, gemm-rows.ts).
@@ -219,7 +221,7 @@ export function lowerToWgsl(p: KernelProgram, graph: Graph, options: WgslOptions
     }
     const contraction = (): MadeKernel | null => (k.kind !== 'contraction' ? null : (options.gemm === 'rows' ? rowsGemmKernel(k, cx, spaces) : null) ?? gemmKernel(k, cx, spaces));
     const made = k.kind === 'op' ? opKernel(k, cx, spaces) : contraction() ?? treeKernel(k, cx, spaces) ?? pointKernel(k, cx, spaces);
-    const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + tensorBytes(p.buffers[id]!.type), 0);
+    const bytes = [...new Set([...k.inputs, ...k.outputs])].reduce((s, id) => s + (buffers[id]!.space === halfSpace ? halfBytes(p.buffers[id]!.type) : tensorBytes(p.buffers[id]!.type)), 0);
     const features: WgslFeature[] = [...(usesF16(cx, spaces) ? (['shader-f16'] as const) : []), ...(made.extensions ?? [])];
     const { extensions: _, ...rest } = made;
     return { name: k.name, nodes: k.nodes, ...(k.loc ? { loc: k.loc } : {}), spaces, entryPoint: 'main', bytes, features, ...rest };
