@@ -3,7 +3,7 @@
 #
 # Usage: bash bench/device/run.sh [extra options for the benchmark, e.g. --quick]
 #   SINTER_DEVICE_CASES  cases (default: matmul-4096, matmul-1024, the CNN train step and inference)
-#   SINTER_DEVICE_IMPLS  implementations (default: sinter-webgpu, tfjs-webgpu, ort-webgpu)
+#   SINTER_DEVICE_IMPLS  implementations (default: sinter-webgpu, tfjs-webgpu, ort-webgpu, sinter-webgpu-f16s)
 # Writes $OUT/results.json (the benchmark's JSON), $OUT/bench.log (its table and notes) and
 # $OUT/gpu.txt (nvidia-smi's view). Tried on lavapipe here: OUT=/tmp/x bash bench/device/run.sh --quick
 set -uo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 
 OUT="${OUT:-/tmp/sinter-device-out}"
 CASES="${SINTER_DEVICE_CASES:-matmul-4096,matmul-1024,cnn-train,cnn-infer}"
-IMPLS="${SINTER_DEVICE_IMPLS:-sinter-webgpu,tfjs-webgpu,ort-webgpu}"
+IMPLS="${SINTER_DEVICE_IMPLS:-sinter-webgpu,tfjs-webgpu,ort-webgpu,sinter-webgpu-f16s}"
 PACK=.devpack
 mkdir -p "$OUT"
 started=$SECONDS

@@ -14,6 +14,7 @@ import type { AnyBackend, AnySession } from '../../runtime/session.js';
 import type { SinterVariant } from '../cases.js';
 import { implDevice, sinterImpl } from '../cases.js';
 import type { WebgpuOptions } from '../../runtime/webgpu/backend.js';
+import { createNodeWebgpuBackend } from '../../runtime/webgpu/node.js';
 import type { CaseData, ModelData } from '../data.js';
 import { SEED } from '../data.js';
 import type { Prepared } from '../measure.js';
@@ -124,7 +125,6 @@ export async function prepareSinter(backendName: string, d: CaseData): Promise<P
 /** A case on a variant's backend, made with the variant's options (only WebGPU variants exist). */
 export async function prepareSinterVariant(v: SinterVariant, d: CaseData): Promise<Prepared> {
   if (v.backend !== 'webgpu') throw new Error(`internal: variant ${v.id} is of backend '${v.backend}', which takes no options here`);
-  const { createNodeWebgpuBackend } = await import('../../runtime/webgpu/node.js');
   return prepareSinterEntry(v.backend, () => createNodeWebgpuBackend(v.options as WebgpuOptions), d);
 }
 
