@@ -1,4 +1,4 @@
-// IEEE 754 binary16 rounding in JavaScript (Node 20 has no Math.f16round): how the kernel interpreter models storage 'f16'.
+// IEEE 754 binary16 in JavaScript (Node 20 has no Math.f16round or Float16Array): rounding, as the kernel interpreter models storage 'f16', and decoding, as the WebGPU session reads the half arena.
 
 /** f16's largest finite value. */
 export const HALF_MAX = 65504;
@@ -20,4 +20,13 @@ export function roundToHalf(x: number): number {
   let r = Math.round(q);
   if (r - q === 0.5 && r % 2 !== 0) r -= 1;
   return Math.sign(x) * r * ulp;
+}
+
+/** The number a binary16 bit pattern stands for (IEEE 754: sign, 5 exponent bits biased by 15, 10 fraction bits). */
+export function halfBitsToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return exp === 0 ? sign * frac * 2 ** -24 : sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

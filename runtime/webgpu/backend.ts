@@ -14,6 +14,7 @@ import type { WgslOptions, WgslProgram } from '../../compiler/lower/wgsl/lower.j
 import { lowerToWgsl } from '../../compiler/lower/wgsl/lower.js';
 import { runPipeline } from '../../compiler/pipeline.js';
 import type { Storage } from '../../compiler/kernel/target.js';
+import type { KernelSource } from '../check/kernels.js';
 import type { AsyncBackend } from '../session.js';
 import { ShaderF16Unavailable } from './errors.js';
 import type { WebgpuSessionOptions } from './session.js';
@@ -52,10 +53,15 @@ export interface WebgpuOptions extends WebgpuSessionOptions {
 
 /** Compiles a graph for WebGPU: the middle end with the target's limits (WebGPU's defaults unless given), then the WGSL lowering. */
 export function compileForWebgpu(graph: Graph, options: WgslOptions = {}): WgslProgram {
+  return compileForWebgpuWithSource(graph, options).program;
+}
+
+/** As compileForWebgpu, keeping the kernel program it lowered and the fused graph that program's node ids name (for `--check`). */
+export function compileForWebgpuWithSource(graph: Graph, options: WgslOptions = {}): { program: WgslProgram; source: KernelSource } {
   const limits = options.limits ?? WGSL_DEFAULTS;
   const { state } = runPipeline(graph, { limits, storage: options.storage ?? 'f32', ...(options.halfMinElements !== undefined ? { halfMinElements: options.halfMinElements } : {}) });
   if (!state.program) throw new Error('internal: the pipeline produced no kernel program');
-  return lowerToWgsl(state.program, state.graph, { ...options, limits });
+  return { program: lowerToWgsl(state.program, state.graph, { ...options, limits }), source: { program: state.program, graph: state.graph } };
 }
 
 /** What of the options needs `shader-f16`: f16 arithmetic, else f16 storage, else nothing. */
@@ -86,6 +92,9 @@ export interface WebgpuBackend extends AsyncBackend {
   readonly gemm: 'tiled' | 'rows';
   /** Whether its kernels use subgroup operations (WebgpuOptions.subgroups). */
   readonly subgroups: boolean;
+  /** Its arithmetic and storage types (WebgpuOptions.precision, .storage). */
+  readonly precision: Precision;
+  readonly storage: Storage;
   load(graph: Graph): WebgpuSession;
 }
 
@@ -116,6 +125,11 @@ export function createWebgpuBackend(device: GPUDevice, options: WebgpuOptions = 
     device,
     gemm: options.gemm ?? 'tiled',
     subgroups,
-    load: (graph) => new WebgpuSession(graph, compileForWebgpu(graph, { limits, gemm: options.gemm ?? 'tiled', precision, storage, subgroups, ...(options.halfMinElements !== undefined ? { halfMinElements: options.halfMinElements } : {}) }), device, sessionOptions),
+    precision,
+    storage,
+    load: (graph) => {
+      const { program, source } = compileForWebgpuWithSource(graph, { limits, gemm: options.gemm ?? 'tiled', precision, storage, subgroups, ...(options.halfMinElements !== undefined ? { halfMinElements: options.halfMinElements } : {}) });
+      return new WebgpuSession(graph, program, device, sessionOptions, source);
+    },
   };
 }

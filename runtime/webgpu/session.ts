@@ -25,6 +25,8 @@ import type { Tensor, TensorData } from '../../compiler/ir/tensor.js';
 import { allocData } from '../../compiler/ir/tensor.js';
 import { formatType, numel, typesEqual } from '../../compiler/ir/types.js';
 import type { WgslBuffer, WgslKernel, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
+import { halfBitsToNumber } from '../../compiler/kernel/half.js';
+import type { KernelAround, KernelSource } from '../check/kernels.js';
 import type { AsyncSession } from '../session.js';
 import { DeviceLost, NonFiniteOutput, OutOfGpuMemory, ShaderF16Unavailable, SubgroupsUnavailable } from './errors.js';
 import { KernelTimer } from './profile.js';
@@ -76,6 +78,8 @@ export class WebgpuSession implements AsyncSession {
     readonly program: WgslProgram,
     private readonly device: GPUDevice,
     options: WebgpuSessionOptions = {},
+    /** The kernel program the WGSL was lowered from and its fused graph, for `--check` (runtime/check). */
+    readonly kernelSource: KernelSource | null = null,
   ) {
     this.log = options.log ?? ((line: string) => console.error(line));
     if (program.features.includes('shader-f16') && !device.features.has('shader-f16')) throw new ShaderF16Unavailable('the device', program.precision === 'f16' ? 'precision' : 'storage');
@@ -256,6 +260,57 @@ export class WebgpuSession implements AsyncSession {
   }
 
   async run(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Promise<Map<string, Tensor>> {
+    const fetched = await this.upload(inputs, fetch);
+    return this.submitStep(fetch, fetched, (encoder) => this.bound.forEach((_, i) => this.encodeKernel(encoder, i)));
+  }
+
+  /**
+   * One step like `run`, with `around` called for every kernel in order: `runKernel` submits
+   * that kernel alone and waits for it, so `around` can read buffers before and after it
+   * (`--check`). A step, not a fast path: one submit and one wait per kernel.
+   */
+  async runKernels(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[], around: KernelAround): Promise<Map<string, Tensor>> {
+    const fetched = await this.upload(inputs, fetch);
+    for (let i = 0; i < this.bound.length; i++) {
+      await around(i, async () => {
+        const encoder = this.device.createCommandEncoder();
+        this.encodeKernel(encoder, i);
+        this.device.queue.submit([encoder.finish()]);
+        await this.device.queue.onSubmittedWorkDone();
+      });
+    }
+    return this.submitStep(fetch, fetched, () => undefined);
+  }
+
+  /** A copy of a buffer (by the kernel program's buffer id) as it is now, once the submitted work is done; half-arena values decoded from f16. */
+  async readBuffer(id: number): Promise<Tensor> {
+    const b = this.program.buffers[id];
+    if (!b) throw new Error(`internal: the program has no buffer ${id}`);
+    const n = numel(b.type.shape);
+    const half = this.program.spaceTypes[b.space] === 'f16';
+    // Copies move multiples of 4 bytes; a half buffer's last 2 bytes past its end lie inside its aligned slot.
+    const size = Math.max(4, Math.ceil((half ? 2 * n : 4 * n) / 4) * 4);
+    const staging = this.device.createBuffer({ label: `read-buffer-${id}`, size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.spaces[b.space]!, b.word * (half ? 2 : 4), staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await this.settle();
+    await staging.mapAsync(MAP_READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    const data = allocData(b.type.dtype, n);
+    if (half) {
+      const bits = new Uint16Array(bytes, 0, n);
+      for (let i = 0; i < n; i++) data[i] = halfBitsToNumber(bits[i]!);
+    } else if (b.type.dtype === 'f32') data.set(new Float32Array(bytes, 0, n));
+    else if (b.type.dtype === 'i32') data.set(new Int32Array(bytes, 0, n));
+    else data.set(new Uint32Array(bytes, 0, n));
+    return { type: b.type, data };
+  }
+
+  /** Checks a step's inputs and queues their uploads; returns the buffers of the outputs to fetch. */
+  private async upload(inputs: ReadonlyMap<string, Tensor>, fetch: readonly string[]): Promise<WgslBuffer[]> {
     if (this.lost) throw this.lost;
     // Compilation, not the device: resolved after the first step.
     await this.ready;
@@ -272,10 +327,16 @@ export class WebgpuSession implements AsyncSession {
       const b = this.program.buffers.find((x) => x.placement.kind === 'input' && x.placement.name === i.name);
       if (b) this.write(b, t.data);
     }
+    return fetched;
+  }
+
+  /** Records `kernels`, the finiteness checks, the aliasing copies and the read-back of `fetched` in one encoder, submits it, and returns the fetched outputs. */
+  private async submitStep(fetch: readonly string[], fetched: readonly WgslBuffer[], kernels: (encoder: GPUCommandEncoder) => void): Promise<Map<string, Tensor>> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     const encoder = this.device.createCommandEncoder();
-    this.encodeKernels(encoder);
+    kernels(encoder);
+    this.encodeChecks(encoder);
     this.encodeAliasing(encoder);
     const read = fetched.length > 0 ? this.readback(encoder, fetched, true) : null;
     this.timer?.resolve(encoder);
@@ -291,24 +352,26 @@ export class WebgpuSession implements AsyncSession {
     return new Map(fetch.map((name, i) => [name, tensors[i]!]));
   }
 
-  private encodeKernels(encoder: GPUCommandEncoder): void {
-    const dispatch = (pass: GPUComputePassEncoder, b: Dispatchable, size: readonly number[]): void => {
-      if (!b.pipeline) throw new Error('internal: a step was encoded before its pipelines were compiled');
-      pass.setPipeline(b.pipeline);
-      pass.setBindGroup(0, b.group);
-      pass.dispatchWorkgroups(size[0]!, size[1]!, size[2]!);
-    };
-    // One pass per kernel: see readback() on the first-step stall; the steady-state speed is the same.
-    this.bound.forEach((b, i) => {
-      const pass = encoder.beginComputePass(this.timer ? { timestampWrites: this.timer.writes(i) } : {});
-      dispatch(pass, b, b.kernel.dispatch);
-      pass.end();
-    });
-    if (this.checks.length > 0) {
-      const pass = encoder.beginComputePass();
-      for (const c of this.checks) dispatch(pass, c, [1, 1, 1]);
-      pass.end();
-    }
+  private dispatch(pass: GPUComputePassEncoder, b: Dispatchable, size: readonly number[]): void {
+    if (!b.pipeline) throw new Error('internal: a step was encoded before its pipelines were compiled');
+    pass.setPipeline(b.pipeline);
+    pass.setBindGroup(0, b.group);
+    pass.dispatchWorkgroups(size[0]!, size[1]!, size[2]!);
+  }
+
+  /** Kernel i in a compute pass of its own: see readback() on the first-step stall; the steady-state speed is the same as one pass. */
+  private encodeKernel(encoder: GPUCommandEncoder, i: number): void {
+    const b = this.bound[i]!;
+    const pass = encoder.beginComputePass(this.timer ? { timestampWrites: this.timer.writes(i) } : {});
+    this.dispatch(pass, b, b.kernel.dispatch);
+    pass.end();
+  }
+
+  private encodeChecks(encoder: GPUCommandEncoder): void {
+    if (this.checks.length === 0) return;
+    const pass = encoder.beginComputePass();
+    for (const c of this.checks) this.dispatch(pass, c, [1, 1, 1]);
+    pass.end();
   }
 
   /** The aliased outputs not written in place, with the params they replace. */
