@@ -12,6 +12,7 @@ import { numel } from '../../compiler/ir/types.js';
 import { roundToHalf } from '../../compiler/kernel/half.js';
 import { CheckFailed, runChecked } from '../../runtime/check/checked.js';
 import { checkStep } from '../../runtime/check/kernels.js';
+import type { WgslOptions } from '../../compiler/lower/wgsl/lower.js';
 import { compileForWebgpuWithSource } from '../../runtime/webgpu/backend.js';
 import { WebgpuSession } from '../../runtime/webgpu/session.js';
 import { runCli } from '../helpers/cli.js';
@@ -29,11 +30,11 @@ function randomInputs(g: Graph): Map<string, Tensor> {
 }
 
 /** A session of `graph` whose kernel `name` stores its first output plus 0.5 (a wrong constant in the WGSL). */
-function planted(graph: Graph, name: string): WebgpuSession {
-  const { program, source } = compileForWebgpuWithSource(graph, { gemm: webgpu!.gemm, subgroups: webgpu!.subgroups });
+function planted(graph: Graph, name: string, options: WgslOptions = {}): WebgpuSession {
+  const { program, source } = compileForWebgpuWithSource(graph, { gemm: webgpu!.gemm, subgroups: webgpu!.subgroups, ...options });
   const kernels = program.kernels.map((k) => {
     if (k.name !== name) return k;
-    const wrong = k.source.replace(/= bitcast<u32>\((y\d+)\);/, '= bitcast<u32>($1 + 0.5);');
+    const wrong = k.source.replace(/= (bitcast<u32>|f16)\((y\d+)\);/, '= $1($2 + 0.5);');
     if (wrong === k.source) throw new Error(`no store to plant a fault in, in ${name}`);
     return { ...k, source: wrong };
   });
@@ -107,11 +108,33 @@ describe.skipIf(!webgpu)('--check on webgpu', () => {
     }
   });
 
-  it('refuses --check with f16 storage or arithmetic (a usage error: the reference is float32)', { timeout: 60_000 }, async () => {
-    for (const flag of ['--storage', '--precision']) {
-      const r = await runCli('run', 'examples/mlp.sinter', '--backend', 'webgpu', '--check', flag, 'f16');
-      expect(r.status).toBe(2);
-      expect(r.stderr).toContain(`drop ${flag} f16 to check them`);
+  it('with storage f16: a train step checks clean against the reference rounded to f16, and a planted fault in an f16 store is named', { timeout: 120_000 }, async () => {
+    const graph = (await loadTrainingModel('examples/mlp.sinter', undefined)).graphs.train(16);
+    const s = gpu({ watch: [], storage: 'f16' }).load(graph);
+    try {
+      s.setParams(initParams(graph, 1));
+      const { kernels } = await checkStep(s, randomInputs(graph), ['loss']);
+      expect(kernels.filter((k) => !k.ok).map((k) => k.kernel)).toEqual([]);
+      // Without the rounding model the same f16 outputs fail float32's tolerance: the check is not blind.
+      expect(kernels.some((k) => k.maxRelErr > 1e-4)).toBe(true);
+    } finally {
+      s.destroy();
     }
+    const { graph: forward } = loadModel('examples/mlp.sinter', { batch: 16 });
+    const bad = planted(forward, 'k1', { storage: 'f16' });
+    try {
+      expect(bad.program.kernels[1]!.source).toContain('array<f16>');
+      bad.setParams(initParams(forward, 0));
+      const { kernels } = await checkStep(bad, randomInputs(forward), []);
+      expect(kernels.filter((k) => !k.ok).map((k) => k.kernel)).toEqual(['k1']);
+    } finally {
+      bad.destroy();
+    }
+  });
+
+  it('refuses --check with f16 arithmetic (a usage error: the reference is float32)', { timeout: 60_000 }, async () => {
+    const r = await runCli('run', 'examples/mlp.sinter', '--backend', 'webgpu', '--check', '--precision', 'f16');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('drop --precision f16 to check them');
   });
 });
