@@ -34,16 +34,17 @@ export function exampleWithSgd(name: string): string {
   return file;
 }
 
-/** Feeds of one train step: labels in [0, 10), lr 1e-2, step 1, other i32 inputs (random keys) in [0, 1000), images in [0, 1). */
-export function trainStepFeeds(graph: Graph, names: StepNames, rng: Rng): Map<string, Tensor> {
+/** Feeds of one train step: labels in [0, 10), lr (1e-2 by default), step 1, other i32 inputs (random keys) in [0, 1000), images in [0, scale) (scale 1 by default). */
+export function trainStepFeeds(graph: Graph, names: StepNames, rng: Rng, options: { lr?: number; scale?: number } = {}): Map<string, Tensor> {
+  const scale = options.scale ?? 1;
   return new Map<string, Tensor>(
     graph.inputs.map((i): [string, Tensor] => {
       const n = numel(i.type.shape);
       if (i.name === names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-      if (i.name === names.lr) return [i.name, tensorFrom('f32', [], [1e-2])];
+      if (i.name === names.lr) return [i.name, tensorFrom('f32', [], [options.lr ?? 1e-2])];
       if (i.name === names.step) return [i.name, tensorFrom('f32', [], [1])];
       if (i.type.dtype === 'i32') return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(1000)))];
-      return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
+      return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => scale * rng.nextFloat()))];
     }),
   );
 }

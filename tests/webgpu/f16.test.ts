@@ -22,6 +22,7 @@ import { compileSource } from '../../dsl/frontend.js';
 import { cpuBackend } from '../../runtime/cpu/session.js';
 import { compileForWebgpu, createWebgpuBackend, requestDeviceFor } from '../../runtime/webgpu/backend.js';
 import { allCloseReport, maxAbs } from '../helpers/allclose.js';
+import { trainStepFeeds } from '../helpers/example-steps.js';
 import { gpu, webgpu } from './support.js';
 
 const EXAMPLES = ['mlp', 'fashion_cnn'] as const;
@@ -76,16 +77,7 @@ describe.skipIf(!webgpu?.device.features.has('shader-f16'))('precision f16 on th
     writeFileSync(join(dir, 'mlp.sinter'), source);
     const model = await loadTrainingModel(join(dir, 'mlp.sinter'), undefined);
     const graph = model.graphs.train(4);
-    const rng = rngFor(11, 'f16-train');
-    const inputs = new Map(
-      graph.inputs.map((i): [string, Tensor] => {
-        const n = numel(i.type.shape);
-        if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-        if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [1e-1])];
-        if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
-        return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
-      }),
-    );
+    const inputs = trainStepFeeds(graph, model.names, rngFor(11, 'f16-train'), { lr: 1e-1 });
     const params = initParams(graph, 5);
     const cpu = cpuBackend.load(graph);
     cpu.setParams(params);

@@ -29,6 +29,7 @@ import { cpuBackend } from '../../runtime/cpu/session.js';
 import type { WebgpuOptions } from '../../runtime/webgpu/backend.js';
 import { compileForWebgpu, createWebgpuBackend } from '../../runtime/webgpu/backend.js';
 import { allCloseReport, maxAbs } from '../helpers/allclose.js';
+import { trainStepFeeds } from '../helpers/example-steps.js';
 import { arbTrainStep, CONV_HEAVY, finiteFeeds, staysFinite } from '../helpers/random-train-step.js';
 import { KERNEL_FORMS, gpuReport, runGpu, webgpu } from './support.js';
 
@@ -45,16 +46,7 @@ function halfModel(graph: Graph, inputs: ReadonlyMap<string, Tensor>, params: Re
 async function trainStep(name: string, batch: number): Promise<{ graph: Graph; inputs: Map<string, Tensor>; params: Map<string, Tensor>; loss: string }> {
   const model = await loadTrainingModel(`examples/${name}.sinter`, undefined);
   const graph = model.graphs.train(batch);
-  const rng = rngFor(5, `half-${name}`);
-  const inputs = new Map(
-    graph.inputs.map((i): [string, Tensor] => {
-      const n = numel(i.type.shape);
-      if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-      if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [LR])];
-      if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
-      return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => rng.nextFloat()))];
-    }),
-  );
+  const inputs = trainStepFeeds(graph, model.names, rngFor(5, `half-${name}`), { lr: LR });
   return { graph, inputs, params: initParams(graph, 5), loss: model.names.loss };
 }
 
@@ -127,16 +119,8 @@ describe.skipIf(!webgpu?.device.features.has('shader-f16'))('storage f16 on the 
     writeFileSync(join(dir, 'mlp.sinter'), readFileSync('examples/mlp.sinter', 'utf8').replace('metrics   = [accuracy]', 'metrics   = [accuracy]\n  clip_norm = 1'));
     const model = await loadTrainingModel(join(dir, 'mlp.sinter'), undefined);
     const graph = model.graphs.train(8);
-    const rng = rngFor(3, 'clip');
-    const inputs = new Map(
-      graph.inputs.map((i): [string, Tensor] => {
-        const n = numel(i.type.shape);
-        if (i.name === model.names.label) return [i.name, tensorFrom('i32', i.type.shape, Array.from({ length: n }, () => rng.nextInt(10)))];
-        if (i.name === model.names.lr) return [i.name, tensorFrom('f32', [], [LR])];
-        if (i.name === model.names.step) return [i.name, tensorFrom('f32', [], [1])];
-        return [i.name, tensorFrom('f32', i.type.shape, Array.from({ length: n }, () => 255 * rng.nextFloat()))]; // unnormalized pixels: gradients far above 256
-      }),
-    );
+    // Unnormalized pixels: gradients far above 256.
+    const inputs = trainStepFeeds(graph, model.names, rngFor(3, 'clip'), { lr: LR, scale: 255 });
     const losses = async (options: WebgpuOptions): Promise<number[]> => {
       const s = createWebgpuBackend(webgpu!.device, { gemm: webgpu!.gemm, ...options }).load(graph);
       try {
