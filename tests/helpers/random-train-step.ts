@@ -61,3 +61,11 @@ export function staysFinite(g: Graph, feeds: Feeds): boolean {
   const finite = (m: ReadonlyMap<string, Tensor>): boolean => [...m.values()].every((t) => Array.from(t.data).every(Number.isFinite));
   return finite(ref.run(feeds.inputs, names)) && finite(ref.run(feeds.inputs, names)) && finite(ref.getParams());
 }
+
+/** A train step of `ops` with feeds that the reference keeps finite over two steps (finiteFeeds, staysFinite), or null. */
+export const arbFiniteTrainStep = (ops: readonly OpName[]) =>
+  arbTrainStep(ops).map((step): { step: Graph; feeds: Feeds } | null => {
+    if (step === null) return null;
+    const feeds = finiteFeeds(step);
+    return staysFinite(step, feeds) ? { step, feeds } : null;
+  });
