@@ -54,6 +54,19 @@ interface Bound extends Dispatchable {
   readonly kernel: WgslKernel;
 }
 
+/** A buffer's tensor from bytes read back at `offset`: u32 words as the dtype (bool as 0/1), or f16 halves decoded (the half arena). */
+function tensorOf(b: WgslBuffer, bytes: ArrayBuffer, offset: number, half: boolean): Tensor {
+  const n = numel(b.type.shape);
+  const data = allocData(b.type.dtype, n);
+  if (half) {
+    const bits = new Uint16Array(bytes, offset, n);
+    for (let i = 0; i < n; i++) data[i] = halfBitsToNumber(bits[i]!);
+  } else if (b.type.dtype === 'f32') data.set(new Float32Array(bytes, offset, n));
+  else if (b.type.dtype === 'i32') data.set(new Int32Array(bytes, offset, n));
+  else data.set(new Uint32Array(bytes, offset, n));
+  return { type: b.type, data };
+}
+
 /** The source line of a shader, for an error that quotes it. */
 function sourceLine(source: string, line: number): string {
   return (source.split('\n')[line - 1] ?? '').trim();
@@ -236,14 +249,9 @@ export class WebgpuSession implements AsyncSession {
       }
       let off = 0;
       return buffers.map((b, i) => {
-        const n = numel(b.type.shape);
-        const words = new Uint32Array(bytes, off, n);
+        const t = tensorOf(b, bytes, off, false);
         off += sizes[i]!;
-        const data = allocData(b.type.dtype, n);
-        if (b.type.dtype === 'f32') data.set(new Float32Array(words.buffer, words.byteOffset, n));
-        else if (b.type.dtype === 'i32') data.set(new Int32Array(words.buffer, words.byteOffset, n));
-        else data.set(words);
-        return { type: b.type, data };
+        return t;
       });
     };
   }
@@ -299,14 +307,7 @@ export class WebgpuSession implements AsyncSession {
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    const data = allocData(b.type.dtype, n);
-    if (half) {
-      const bits = new Uint16Array(bytes, 0, n);
-      for (let i = 0; i < n; i++) data[i] = halfBitsToNumber(bits[i]!);
-    } else if (b.type.dtype === 'f32') data.set(new Float32Array(bytes, 0, n));
-    else if (b.type.dtype === 'i32') data.set(new Int32Array(bytes, 0, n));
-    else data.set(new Uint32Array(bytes, 0, n));
-    return { type: b.type, data };
+    return tensorOf(b, bytes, 0, half);
   }
 
   /** Checks a step's inputs and queues their uploads; returns the buffers of the outputs to fetch. */
