@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { createNodeCpuBackend } from '../runtime/cpu/node.js';
 import type { AnyBackend } from '../runtime/session.js';
 import { createNodeWebgpuBackend, hasHardwareAdapter } from '../runtime/webgpu/node.js';
-import { positiveInt, UsageError, UserError } from './io.js';
+import { floatType, positiveInt, UsageError, UserError } from './io.js';
 import { BACKENDS, backendNamed } from './training.js';
 
 export interface BackendFlags {
@@ -30,10 +30,8 @@ export function backendOptions(command: Command): Command {
 
 /** The backend the flags ask for. */
 export async function backendFrom(flags: BackendFlags): Promise<AnyBackend> {
-  const precision = flags.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
-  const storage = flags.storage ?? 'f32';
-  if (storage !== 'f32' && storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${storage}'`);
+  const precision = floatType(flags.precision ?? 'f32', '--precision');
+  const storage = floatType(flags.storage ?? 'f32', '--storage');
   const name = flags.backend ?? (flags.threads === undefined && (await hasHardwareAdapter()) ? 'webgpu' : 'cpu');
   if (precision === 'f16' || storage === 'f16') {
     const flag = precision === 'f16' ? '--precision' : '--storage';

@@ -87,6 +87,12 @@ export function positiveInt(value: string, option: string): number {
   return n;
 }
 
+/** A float type option value (`--precision`, `--storage`): f32 or f16. */
+export function floatType(value: string, option: string): 'f32' | 'f16' {
+  if (value !== 'f32' && value !== 'f16') throw new UsageError(`${option} must be f32 or f16, got '${value}'`);
+  return value;
+}
+
 /** A non-negative integer option value. */
 export function nonNegativeInt(value: string, option: string): number {
   const n = Number(value);

@@ -16,7 +16,7 @@ import type { Graph } from '../../compiler/ir/graph.js';
 import { WgslLimitError } from '../../compiler/lower/wgsl/limits.js';
 import type { WgslOptions, WgslProgram } from '../../compiler/lower/wgsl/lower.js';
 import { compileForWebgpu } from '../../runtime/webgpu/backend.js';
-import { UsageError, UserError, positiveInt, writeFileAtomic } from '../io.js';
+import { UsageError, UserError, floatType, positiveInt, writeFileAtomic } from '../io.js';
 import { loadModel } from '../load.js';
 import { loadTrainingModel } from '../training.js';
 
@@ -85,11 +85,11 @@ export function registerCompile(program: Command): void {
     .action(async (file: string, opts: { out: string; target: string; batch: string; train?: boolean; gemm: string; precision: string; storage: string; subgroups?: boolean }) => {
       if (opts.target !== 'wgsl') throw new UsageError(`--target must be wgsl, got '${opts.target}'`);
       if (opts.gemm !== 'tiled' && opts.gemm !== 'rows') throw new UsageError(`--gemm must be tiled or rows, got '${opts.gemm}'`);
-      if (opts.precision !== 'f32' && opts.precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got '${opts.precision}'`);
-      if (opts.storage !== 'f32' && opts.storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${opts.storage}'`);
+      const precision = floatType(opts.precision, '--precision');
+      const storage = floatType(opts.storage, '--storage');
       const batch = positiveInt(opts.batch, '--batch');
       const graph = opts.train ? (await loadTrainingModel(file, undefined)).graphs.train(batch) : loadModel(file, { batch }).graph;
-      const p = compileOrExplain(graph, { gemm: opts.gemm, precision: opts.precision, storage: opts.storage, subgroups: opts.subgroups === true });
+      const p = compileOrExplain(graph, { gemm: opts.gemm, precision, storage, subgroups: opts.subgroups === true });
       writeProgram(p, opts.out);
       process.stdout.write(`wrote ${p.kernels.length} kernels and manifest.json to ${opts.out}\n`);
     });

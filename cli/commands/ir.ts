@@ -6,7 +6,7 @@ import { graphToJson } from '../../compiler/ir/formats/json.js';
 import { graphToMermaid } from '../../compiler/ir/formats/mermaid.js';
 import { printGraph } from '../../compiler/ir/print.js';
 import { debugOptions, parseDumpAfter, runWithDumps, STAGE_NAMES } from '../../compiler/pipeline.js';
-import { positiveInt, UsageError } from '../io.js';
+import { floatType, positiveInt, UsageError } from '../io.js';
 import { loadModel } from '../load.js';
 import { loadTrainingModel } from '../training.js';
 
@@ -32,8 +32,8 @@ export function registerIr(program: Command): void {
       const format = FORMATS[opts.format as keyof typeof FORMATS];
       if (!format) throw new UsageError(`--format must be one of ${Object.keys(FORMATS).join(', ')}, got '${opts.format}'`);
       const batch = positiveInt(opts.batch, '--batch');
-      if (opts.storage !== 'f32' && opts.storage !== 'f16') throw new UsageError(`--storage must be f32 or f16, got '${opts.storage}'`);
-      if (opts.storage === 'f16' && opts.dumpAfter === undefined) throw new UsageError('--storage applies with --dump-after (it changes the memory plan)');
+      const storage = floatType(opts.storage, '--storage');
+      if (storage === 'f16' && opts.dumpAfter === undefined) throw new UsageError('--storage applies with --dump-after (it changes the memory plan)');
       const graph = opts.train ? (await loadTrainingModel(file, opts.model)).graphs.train(batch) : loadModel(file, { batch, ...(opts.model ? { model: opts.model } : {}) }).graph;
       if (opts.dumpAfter === undefined) {
         process.stdout.write(format(graph));
@@ -42,6 +42,6 @@ export function registerIr(program: Command): void {
       const spec = parseDumpAfter(opts.dumpAfter);
       if ('unknown' in spec) throw new UsageError(`--dump-after: unknown pass ${spec.unknown.map((s) => `'${s}'`).join(', ')} (passes: ${STAGE_NAMES.join(', ')}, or all)`);
       const debug = debugOptions(process.env, (line) => process.stderr.write(`${line}\n`));
-      runWithDumps(graph, spec.stages, (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`), { ...debug, storage: opts.storage });
+      runWithDumps(graph, spec.stages, (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`), { ...debug, storage });
     });
 }
