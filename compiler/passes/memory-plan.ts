@@ -64,7 +64,8 @@ export const HALF_MIN_ELEMENTS = 1024;
 export function memoryPlan(f: Fused, limits: TargetLimits = WEBGPU_DEFAULTS, storage: Storage = 'f32', halfMinElements = HALF_MIN_ELEMENTS): MemoryPlan {
   const facts = new Facts(f);
   const align = limits.offsetAlignment;
-  const half = (v: ValueId): boolean => storage === 'f16' && facts.halfWorthy(v, halfMinElements);
+  const halves = new Set(storage === 'f16' ? facts.stored.filter((v) => facts.halfWorthy(v, halfMinElements)) : []);
+  const half = (v: ValueId): boolean => halves.has(v);
   const size = (v: ValueId): number => alignUp(half(v) ? halfBytes(facts.ix.typeOf(v)) : tensorBytes(facts.ix.typeOf(v)), align);
   const inParam = new Map<ValueId, string>();
   for (const v of facts.stored) {
