@@ -223,7 +223,7 @@ export function skipReason(impl: string, c: BenchCase, includeSlow: boolean): st
 }
 
 export function knownImpl(impl: string, registeredBackends: readonly string[]): boolean {
-  return sinterImpls(registeredBackends).includes(impl) || PEERS.some((p) => p.id === impl) || sinterVariant(impl) !== undefined;
+  return allImpls(registeredBackends).includes(impl);
 }
 
 /** Every implementation --impl may name. */
