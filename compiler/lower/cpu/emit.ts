@@ -102,6 +102,11 @@ export class JsEmitter {
     for (const r of roots) this.uses.set(r.id, (this.uses.get(r.id) ?? 0) + 1);
   }
 
+  /** The view expression of a load slot (`a0`). */
+  view(slot: number): string {
+    return this.cx.view(slot);
+  }
+
   fresh(prefix: string): string {
     return `${prefix}${this.counter++}`;
   }

@@ -15,7 +15,7 @@ import type { Expr } from '../../kernel/expr.js';
 import type { ExprKernel } from '../../kernel/program.js';
 import type { Block, EmitContext } from './emit.js';
 import { JsEmitter, indent, loopNest, newBlock } from './emit.js';
-import type { GemmPlan } from './gemm.js';
+import type { GemmPlan, PanelPack } from './gemm.js';
 import { finiteCheck, gemmCall, gemmScratch, gemmSplit, packPanel, panelSize, planGemm } from './gemm.js';
 import type { SplitLoops } from './split.js';
 import { splitWindowLoops } from './split.js';
@@ -97,7 +97,7 @@ function pointPhase(em: JsEmitter, k: ExprKernel, name: string, split: SplitLoop
 function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, checked: boolean): { text: string[]; phases: Phase[]; names: string[] } {
   const s = gemmScratch(p);
   const clear = p.mask !== null;
-  const pack = (side: 'rows' | 'cols', prefix: readonly Block[], ranged = false): string[] =>
+  const pack = (side: 'rows' | 'cols', prefix: readonly Block[], ranged = false): PanelPack =>
     side === 'rows'
       ? packPanel(em, prefix, p.rowOperand, p.rows, p.reduceVars, p.maskSide === 'rows' ? p.mask : null, s.rowPanel, clear, 'rows', ranged)
       : packPanel(em, prefix, p.colOperand, p.cols, p.reduceVars, p.maskSide === 'cols' ? p.mask : null, s.colPanel, clear, 'cols', ranged);
@@ -112,7 +112,7 @@ function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, che
   if (checked) {
     // A masked kernel clears its panels and checks one for finiteness before the multiply: one phase, on one thread.
     const top0 = newBlock(null);
-    const once = [...(p.rowsPerBatch ? [] : pack('rows', [top0])), ...(p.colsPerBatch ? [] : pack('cols', [top0]))];
+    const once = [...(p.rowsPerBatch ? [] : pack('rows', [top0]).lines), ...(p.colsPerBatch ? [] : pack('cols', [top0]).lines)];
     const check = p.maskSide === 'rows' ? finiteCheck(s.colPanel, panelSize(p, 'cols')) : finiteCheck(s.rowPanel, panelSize(p, 'rows'));
     add(`${name}_pack`, [...top0.lines, ...once, ...check, 'return false;'], { extent: 1, mayFallBack: true });
   } else {
@@ -121,15 +121,15 @@ function gemmPhases(k: ExprKernel, name: string, p: GemmPlan, em: JsEmitter, che
       const vars = side === 'rows' ? p.rows : p.cols;
       if (side === 'rows' ? p.rowsPerBatch : p.colsPerBatch) continue;
       const top0 = newBlock(null);
-      const lines = pack(side, [top0], vars.length > 0);
-      add(`${name}_pack_${side}`, [...top0.lines, ...lines], { extent: vars[0]?.extent ?? 1, mayFallBack: false });
+      const { lines, extent } = pack(side, [top0], vars.length > 0);
+      add(`${name}_pack_${side}`, [...top0.lines, ...lines], { extent, mayFallBack: false });
     }
   }
   const top1 = newBlock(null);
   const own = `const TF = ${2 * s.sharedDoubles} + tid * ${2 * s.threadDoubles};`;
   if (p.batch.length > 0) {
     const batchBlocks = p.batch.map((v) => newBlock(v.id));
-    const perBatch = [...(p.rowsPerBatch ? pack('rows', [top1, ...batchBlocks]) : []), ...(p.colsPerBatch ? pack('cols', [top1, ...batchBlocks]) : [])];
+    const perBatch = [...(p.rowsPerBatch ? pack('rows', [top1, ...batchBlocks]).lines : []), ...(p.colsPerBatch ? pack('cols', [top1, ...batchBlocks]).lines : [])];
     const loop = loopNest(p.batch, batchBlocks, [...perBatch, gemmCall(p, s), `cb += ${p.m * p.n};`], true);
     add(`${name}_gemm`, [own, `let cb = lo * ${(p.nb / p.batch[0]!.extent) * p.m * p.n};`, ...top1.lines, ...loop], { extent: p.batch[0]!.extent, mayFallBack: false });
   } else {
