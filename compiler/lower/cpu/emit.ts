@@ -256,6 +256,32 @@ export class JsEmitter {
       }
       return this.define(home, e, round(e.type, level[0]!, false));
     }
+    if (unroll && e.fn === 'argmax' && count > 1) {
+      // The same tree for the first maximum's position: each pair keeps its left point on
+      // ties and a NaN already there, so the tree finds the sequential fold's point, in half
+      // the chain of dependent choices. Positions are the points' row-major numbers; the
+      // integer choice is a mask (no memory round trip).
+      this.helpers.add('selF');
+      const points = Array.from({ length: count }, () => this.fresh('m'));
+      innermost.lines.push(`const ${x} = ${body};`);
+      home.lines.push(`let ${points.join(', ')};`, ...unrollNest(e.vars, own, 0, 0, (k) => [`${points[k]} = ${x};`]));
+      let level = points.map((m, k) => ({ value: m, at: String(k) }));
+      while (level.length > 1) {
+        const next: { value: string; at: string }[] = [];
+        for (let i = 0; i + 1 < level.length; i += 2) {
+          const [a, b] = [level[i]!, level[i + 1]!];
+          const [c, m, at] = [this.fresh('c'), this.fresh('m'), this.fresh('i')];
+          home.lines.push(`const ${c} = (${b.value} > ${a.value}) | ((${b.value} !== ${b.value}) & (${a.value} === ${a.value}));`);
+          // The root's value is not needed (selF writes memory, so V8 would keep it).
+          if (level.length > 2) home.lines.push(`const ${m} = selF(${c}, ${b.value}, ${a.value});`);
+          home.lines.push(`const ${at} = (${b.at} & -${c}) | (${a.at} & ~-${c});`);
+          next.push({ value: m, at });
+        }
+        if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+        level = next;
+      }
+      return this.define(home, e, level[0]!.at);
+    }
     switch (e.fn) {
       case 'sum':
       case 'mean':
