@@ -141,7 +141,8 @@ export function checkKind(callee: string, spec: ConfigSpec, a: Located): Val {
   })();
   if (!ok) fail('E0303', a.span, { callee, name: spec.name, expected: KIND_TEXT[spec.kind], got: describeVal(v) });
   if (spec.choices && v.kind === 'string' && !spec.choices.includes(v.value)) {
-    fail('E0306', a.span, { name: spec.name, reason: `"${v.value}" is not one of ${spec.choices.map((c) => `"${c}"`).join(', ')}` });
+    const near = closest(v.value, spec.choices);
+    fail('E0306', a.span, { name: spec.name, reason: `"${v.value}" is not one of ${spec.choices.map((c) => `"${c}"`).join(', ')}` }, near ? `did you mean "${near}"?` : undefined);
   }
   if (spec.min !== undefined) {
     const nums = v.kind === 'number' ? [v.value] : v.kind === 'list' ? v.items.map((x) => (x as { value: number }).value) : [];

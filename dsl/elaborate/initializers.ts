@@ -53,6 +53,14 @@ export function makeInitializer(kind: InitKind, userArgs: Readonly<Record<string
   }
 }
 
+/** Initializers that can be named without arguments (each argument has a default): what a layer's `init:` accepts. */
+export const NAMED_INITIALIZERS: readonly InitKind[] = (Object.keys(INITIALIZERS) as InitKind[]).filter((k) => INITIALIZERS[k].every(([, d]) => d !== null));
+
+/** The initializer named `kind` with its default arguments, for a weight of `shape`. */
+export function namedInitializer(kind: InitKind, shape: Shape): Initializer {
+  return makeInitializer(kind, Object.fromEntries(INITIALIZERS[kind].map(([n, d]) => [n, d!])), shape);
+}
+
 /** The initializer a `param` gets when none is written: zeros for biases, glorot_uniform for weights. */
 export function defaultInitializer(shape: Shape): Initializer {
   return shape.length <= 1 ? makeInitializer('zeros', {}, shape) : makeInitializer('glorot_uniform', {}, shape);

@@ -3,7 +3,8 @@
 import type { Shape } from '../../../compiler/ir/types.js';
 import { formatType } from '../../../compiler/ir/types.js';
 import type { BuiltinDef, Config, ConfigSpec, EmitContext } from '../builtin.js';
-import { makeInitializer } from '../initializers.js';
+import type { InitKind } from '../../../compiler/ir/graph.js';
+import { makeInitializer, NAMED_INITIALIZERS, namedInitializer } from '../initializers.js';
 import type { Located, TensorVal, Val } from '../values.js';
 
 const num = (value: number): Val => ({ kind: 'number', value, isInt: Number.isInteger(value) });
@@ -11,6 +12,8 @@ const num = (value: number): Val => ({ kind: 'number', value, isInt: Number.isIn
 /** `act` config: a callable, applied after the layer (default: none). */
 const ACT: ConfigSpec = { name: 'act', kind: 'callable', optional: true };
 const BIAS: ConfigSpec = { name: 'bias', kind: 'bool', default: { kind: 'bool', value: true } };
+/** `init` config: the weight's initializer by name (Keras's `kernel_initializer`), its arguments at their defaults. */
+const INIT: ConfigSpec = { name: 'init', kind: 'string', default: { kind: 'string', value: 'glorot_uniform' }, choices: NAMED_INITIALIZERS };
 
 function expectRank(ctx: EmitContext, x: Located<TensorVal>, rank: number, callee: string, pattern: string): void {
   if (x.val.type.shape.length !== rank) ctx.fail('E0401', { callee, expected: pattern, got: formatType(x.val.type) }, x.span);
@@ -51,8 +54,8 @@ function addBias(ctx: EmitContext, y: TensorVal, bias: TensorVal, axis: number):
 
 const dense: BuiltinDef = {
   name: 'dense',
-  doc: 'dense(units, act: relu, bias: true): x @ w + b over the last axis',
-  config: [{ name: 'units', kind: 'int', min: 1 }, ACT, BIAS],
+  doc: 'dense(units, act: relu, bias: true, init: "he_uniform"): x @ w + b over the last axis',
+  config: [{ name: 'units', kind: 'int', min: 1 }, ACT, BIAS, INIT],
   inputs: ['x'],
   ownsParams: true,
   apply(ctx, cfg, [x]) {
@@ -60,7 +63,7 @@ const dense: BuiltinDef = {
     if (shape.length < 2) ctx.fail('E0401', { callee: 'dense', expected: '[n, in]', got: formatType(x!.val.type) }, x!.span);
     const units = cfg.number('units');
     const wShape = [shape[shape.length - 1]!, units];
-    const w = ctx.param('w', wShape, makeInitializer('glorot_uniform', {}, wShape));
+    const w = ctx.param('w', wShape, namedInitializer(cfg.string('init') as InitKind, wShape));
     let y = ctx.matmul(x!.val, w);
     if (cfg.bool('bias')) {
       const b = ctx.param('b', [units], makeInitializer('zeros', {}, [units]));
@@ -72,7 +75,7 @@ const dense: BuiltinDef = {
 
 const conv2d: BuiltinDef = {
   name: 'conv2d',
-  doc: 'conv2d(filters, kernel: 3, stride: 1, padding: "valid"|"same", dilation: 1, groups: 1, act, bias) on [n, c, h, w]',
+  doc: 'conv2d(filters, kernel: 3, stride: 1, padding: "valid"|"same", dilation: 1, groups: 1, act, bias, init) on [n, c, h, w]',
   config: [
     { name: 'filters', kind: 'int', min: 1 },
     { name: 'kernel', kind: 'pair', min: 1 },
@@ -82,6 +85,7 @@ const conv2d: BuiltinDef = {
     { name: 'groups', kind: 'int', default: num(1), min: 1 },
     ACT,
     BIAS,
+    INIT,
   ],
   inputs: ['x'],
   ownsParams: true,
@@ -95,7 +99,7 @@ const conv2d: BuiltinDef = {
     const dilation = cfg.pair('dilation');
     if (c % groups !== 0) ctx.fail('E0306', { name: 'groups', reason: `${groups} groups do not divide ${c} input channels` }, cfg.spanOf('groups', ctx.span));
     const wShape: Shape = [filters, c / groups, kernel[0], kernel[1]];
-    const weight = ctx.param('w', wShape, makeInitializer('glorot_uniform', {}, wShape));
+    const weight = ctx.param('w', wShape, namedInitializer(cfg.string('init') as InitKind, wShape));
     const padding = resolvePadding(cfg, h, w, kernel, stride, dilation);
     let y = ctx.op('conv2d', [x!.val.id, weight.id], { stride, padding, dilation, groups });
     if (cfg.bool('bias')) y = addBias(ctx, y, ctx.param('b', [filters], makeInitializer('zeros', {}, [filters])), 1);
