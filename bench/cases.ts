@@ -128,7 +128,8 @@ export function sinterImpls(registered: readonly string[]): string[] {
 /**
  * Sinter on a backend with an option other than its default: a column run only when `--impl`
  * names it, for what the option costs or saves. Its check may differ from the others' by
- * `checkRtol` (f16 storage rounds every temporary, so its second-step loss moves in the third digit).
+ * `checkRtol` (f16 storage rounds every temporary, so its second-step loss moves in the third digit;
+ * the JavaScript-loops variant computes the same values).
  */
 export interface SinterVariant {
   readonly id: string;
@@ -147,6 +148,14 @@ export const SINTER_VARIANTS: readonly SinterVariant[] = [
     options: { storage: 'f16' },
     only: ['mlp-train', 'cnn-train', 'cnn-infer'],
     checkRtol: 2e-2,
+  },
+  {
+    id: 'sinter-cpu-jsloops',
+    backend: 'cpu',
+    label: 'Sinter on cpu with loops kernels and GEMM epilogues as JavaScript only (no WebAssembly loops): what wasm-loops.ts gains',
+    options: { wasmLoops: false },
+    only: ['mlp-train', 'cnn-train', 'cnn-infer'],
+    checkRtol: 1e-3,
   },
 ];
 

@@ -10,6 +10,8 @@ import { initParams } from '../../compiler/ir/init.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
 import type { TensorType } from '../../compiler/ir/types.js';
 import { compileSource } from '../../dsl/frontend.js';
+import { createNodeCpuBackend } from '../../runtime/cpu/node.js';
+import type { CpuOptions } from '../../runtime/cpu/session.js';
 import type { AnyBackend, AnySession } from '../../runtime/session.js';
 import type { SinterVariant } from '../cases.js';
 import { implDevice, sinterImpl } from '../cases.js';
@@ -122,8 +124,9 @@ export async function prepareSinter(backendName: string, d: CaseData): Promise<P
   return prepareSinterEntry(backendName, entry, d);
 }
 
-/** A case on a variant's backend, made with the variant's options (only WebGPU variants exist). */
+/** A case on a variant's backend (cpu or webgpu), made with the variant's options. */
 export async function prepareSinterVariant(v: SinterVariant, d: CaseData): Promise<Prepared> {
+  if (v.backend === 'cpu') return prepareSinterEntry(v.backend, createNodeCpuBackend(v.options as CpuOptions), d);
   if (v.backend !== 'webgpu') throw new Error(`internal: variant ${v.id} is of backend '${v.backend}', which takes no options here`);
   return prepareSinterEntry(v.backend, () => createNodeWebgpuBackend(v.options as WebgpuOptions), d);
 }

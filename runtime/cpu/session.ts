@@ -32,6 +32,8 @@ export interface CpuOptions {
   readonly log?: (line: string) => void;
   /** Run GEMMs as WebAssembly SIMD where available (default true); false runs their JavaScript twin. */
   readonly wasm?: boolean;
+  /** Run loops kernels and GEMM epilogues as WebAssembly where they qualify (default true); false runs their JavaScript form (the same values). */
+  readonly wasmLoops?: boolean;
   /** Starts worker threads; without one the session runs on the calling thread only. */
   readonly adapter?: ThreadAdapter;
   /** Threads to run kernels on, the calling one included (default: the adapter's cores, else 1). */
@@ -74,13 +76,17 @@ export class CpuSession implements Session {
   private readonly unused = new Map<string, Tensor>();
   private readonly profile: KernelProfile | null;
 
+  readonly program: CpuProgram;
+
   constructor(
     readonly graph: Graph,
-    readonly program: CpuProgram,
+    program: CpuProgram,
     options: CpuOptions = {},
     /** What the program was lowered from, when the session can be checked kernel by kernel. */
     readonly kernelSource: KernelSource | null = null,
   ) {
+    if (options.wasmLoops === false) program = { ...program, kernels: program.kernels.map((k) => (k.kind === 'js' ? { ...k, wasm: null } : k)) };
+    this.program = program;
     const log = options.log ?? ((line: string) => console.error(line));
     const debug = options.debug ?? 0;
     if (debug >= 2) for (const k of program.kernels) log(k.kind === 'js' ? `sinter: cpu kernel ${k.name} (${k.form})\n${k.source}` : `sinter: cpu kernel ${k.name} (op ${k.op})`);

@@ -14,7 +14,7 @@ import { allocData } from '../../compiler/ir/tensor.js';
 import type { CpuBuffer, CpuJsKernel, CpuOpKernel, CpuProgram } from '../../compiler/lower/cpu/lower.js';
 import { bufferLength, storageBytes } from '../../compiler/lower/cpu/lower.js';
 import type { Gemm, WasmMemory } from './gemm.js';
-import { jsGemm, wasmAvailable, wasmGemm, wasmMemory } from './gemm.js';
+import { jsGemm, wasmAvailable, wasmGemm, wasmLoops, wasmMemory } from './gemm.js';
 import { controlBytes } from './threads.js';
 
 export type View = Float32Array | Int32Array | Uint32Array;
@@ -102,7 +102,8 @@ function bindJs(k: CpuJsKernel, s: Storage): BoundKernel {
   } catch (e) {
     throw new Error(`internal: generated kernel ${k.name} does not compile (${(e as Error).message}):\n${k.source}`);
   }
-  const helpers = { gelu: geluScalar, gemm_f32: s.gemm.gemm_f32, gemm_f64: s.gemm.gemm_f64, scratchBytes: s.scratch.byteOffset, scratchF32: new Float32Array(s.scratch.buffer, s.scratch.byteOffset, 2 * s.scratch.length) };
+  const wasm = k.wasm && s.memory ? wasmLoops(k.wasm, s.memory, geluScalar) : null;
+  const helpers = { gelu: geluScalar, gemm_f32: s.gemm.gemm_f32, gemm_f64: s.gemm.gemm_f64, scratchBytes: s.scratch.byteOffset, scratchF32: new Float32Array(s.scratch.buffer, s.scratch.byteOffset, 2 * s.scratch.length), wasm };
   const made = factory(helpers, s.scratch, ...k.bindings.map((id) => s.views[id])) as { phases: PhaseFn[]; fallback: PhaseFn[] | null };
   if (made.phases.length !== k.phases.length || (made.fallback?.length ?? 0) !== (k.fallback?.length ?? 0)) {
     throw new Error(`internal: generated kernel ${k.name} returned ${made.phases.length} phases, its descriptor lists ${k.phases.length}`);

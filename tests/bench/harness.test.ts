@@ -198,6 +198,9 @@ describe('cases and options', () => {
     expect(applies('sinter-webgpu-f16s', 'cnn-train')).toBe(true);
     expect(applies('sinter-webgpu-f16s', 'matmul-1024')).toBe(false);
     expect(implDevice('sinter-webgpu-f16s')).toBe('webgpu');
+    expect(parseArgs([], ['ref', 'cpu', 'webgpu']).impls).not.toContain('sinter-cpu-jsloops');
+    expect(applies('sinter-cpu-jsloops', 'cnn-infer')).toBe(true);
+    expect(implDevice('sinter-cpu-jsloops')).toBe('cpu');
     expect(() => parseArgs(['--cases'], ['ref'])).toThrow(/needs a comma-separated list/);
     expect(() => parseArgs(['--fast'], ['ref'])).toThrow(/unknown option '--fast'/);
   });

@@ -348,7 +348,7 @@ function unrollNest(vars: readonly IndexVar[], blocks: readonly Block[], depth =
  * transcendental function, float division or reduction of its own within a few levels
  * (integer index arithmetic is always cheap).
  */
-function cheapBranch(e: Expr, depth: number): boolean {
+export function cheapBranch(e: Expr, depth: number): boolean {
   if ((e.type === 'i32' || e.type === 'bool') && e.kind !== 'reduce' && e.kind !== 'load') return true;
   switch (e.kind) {
     case 'const':

@@ -19,6 +19,8 @@ import type { GemmPlan, PanelPack } from './gemm.js';
 import { finiteCheck, gemmCall, gemmScratch, gemmSplit, packPanel, panelSize, planGemm } from './gemm.js';
 import type { SplitLoops } from './split.js';
 import { splitWindowLoops } from './split.js';
+import type { WasmLoops } from './wasm-loops.js';
+import { wasmLoopsModules } from './wasm-loops.js';
 
 /**
  * A phase of a kernel: a function `(lo, hi, tid)` over [lo, hi) of a range of `extent`
@@ -39,10 +41,17 @@ export interface KernelSource {
   readonly sharedScratch: number;
   readonly threadScratch: number;
   readonly gemm: GemmPlan | null;
+  /** A loops kernel's WebAssembly form (wasm-loops.ts), which the source runs where storage is a Wasm memory. */
+  readonly wasm: WasmLoops | null;
 }
 
 const inputView = (slot: number): string => `a${slot}`;
 const outputView = (k: number): string => `o${k}`;
+
+/** The byte address of every view, inputs then outputs: the arguments of a kernel's WebAssembly function after (lo, hi). */
+function viewAddresses(k: ExprKernel): string[] {
+  return [...k.inputs.map((_, s) => inputView(s)), ...k.values.map((_, o) => outputView(o))].map((v) => `${v}.byteOffset`);
+}
 
 function functionText(name: string, body: readonly string[]): string[] {
   return [`function ${name}(lo, hi, tid) {`, ...indent(body), '}'];
@@ -157,6 +166,7 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
   let fallback: Phase[] | null = null;
   let names: string[];
   let fallbackNames: string[] = [];
+  let wasm: WasmLoops | null = null;
   if (plan === null) {
     const split = splitWindowLoops(k);
     const em = new JsEmitter(split ? [...split.values, split.position, ...split.guards.values()] : k.values, base);
@@ -165,6 +175,11 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
     collect(em);
     phases = [loops.phase];
     names = [name];
+    wasm = wasmLoopsModules(k, split);
+    if (wasm) {
+      body.push(...functionText(`${name}_wasm`, [`H.wasm.run(lo, hi, ${viewAddresses(k).join(', ')});`]));
+      names = [`(H.wasm ? ${name}_wasm : ${name})`];
+    }
   } else {
     if (plan.mask) {
       const plainEm = new JsEmitter(k.values, base);
@@ -183,10 +198,16 @@ export function kernelSource(k: ExprKernel, name: string): KernelSource {
     collect(em);
     phases = g.phases;
     names = g.names;
+    wasm = plan.direct ? null : wasmLoopsModules(k, null, { template: t, result: gemmScratch(plan).result });
+    if (wasm) {
+      const epilogue = `${name}_epilogue`;
+      body.push(...functionText(`${epilogue}_wasm`, [`H.wasm.run(lo, hi, ${[...viewAddresses(k), 'SB'].join(', ')});`]));
+      names = names.map((n) => (n === epilogue ? `(H.wasm ? ${epilogue}_wasm : ${epilogue})` : n));
+    }
   }
   const lines = ['"use strict";', ...(plan ? ['const SB = H.scratchBytes;', 'const SF = H.scratchF32;'] : []), ...helpers, ...body, `return { phases: [${names.join(', ')}], fallback: ${fallback ? `[${fallbackNames.join(', ')}]` : 'null'} };`];
   const s = plan ? gemmScratch(plan) : null;
-  return { source: lines.join('\n'), phases, fallback, sharedScratch: s?.sharedDoubles ?? 0, threadScratch: s?.threadDoubles ?? 0, gemm: plan };
+  return { source: lines.join('\n'), phases, fallback, sharedScratch: s?.sharedDoubles ?? 0, threadScratch: s?.threadDoubles ?? 0, gemm: plan, wasm };
 }
 
 /** Floating-point operations of one run of a kernel: each f32/f64 operation once per combination of the variables it depends on. */

@@ -2,16 +2,14 @@
 //
 // Why JavaScript first: a JS kernel compiled with `new Function` runs wherever the runtime
 // does (Node, every browser), needs no toolchain, is readable in a SINTER_DEBUG=2 dump, and
-// V8 compiles the shape-specialized loops to tight machine code; reductions and GEMM sums run
-// in doubles, so results equal the reference's (float64 accumulation) bit for bit. What it
-// cannot do is vector arithmetic: a scalar JS GEMM tops out at a few GFLOP/s. The next step
-// is the issue's route to peak speed: emit the GEMM microkernel (and the elementwise loops)
-// as WebAssembly with 128-bit SIMD — f32x4 multiply-adds on four columns at once (relaxed-SIMD
-// FMA where the engine has it), panels packed as float32 — through a small binary emitter of
-// our own (a few dozen opcodes, LEB128 and one section per kind; a dependency such as
-// binaryen would outweigh the whole compiler), keeping this JS as the fallback. SIMD sums
-// in float32 over lanes then change the summation order, so that step states a tolerance
-// (the reduction class of DESIGN.md) where this one is exact.
+// V8 compiles the shape-specialized loops to tight machine code; reductions run in doubles,
+// so results equal the reference's (float64 accumulation) bit for bit. What it cannot do is
+// vector arithmetic or float32 arithmetic. So, through a small WebAssembly emitter of our own
+// (wasm.ts: a few dozen opcodes; binaryen would outweigh the whole compiler): GEMMs run a
+// SIMD microkernel on panels packed as float32 (gemm-wasm.ts; sums in float32, within the
+// contraction tolerance of DESIGN.md), and loops kernels and GEMM epilogues that qualify run
+// as Wasm functions computing the JS kernel's very values (wasm-loops.ts). The JS stays as
+// the form that runs where storage is not a Wasm memory.
 //
 // Storage: one ArrayBuffer holds the planned arena at offset 0, then every input and param
 // (persistent across steps; an output updated in place shares its param's bytes), then the
@@ -30,6 +28,7 @@ import type { TargetLimits } from '../../kernel/target.js';
 import { ELEMENT_BYTES, alignUp, tensorBytes } from '../../kernel/target.js';
 import type { Phase } from './kernel.js';
 import { kernelFlops, kernelSource } from './kernel.js';
+import type { WasmLoops } from './wasm-loops.js';
 
 export interface CpuBuffer {
   readonly id: number;
@@ -58,6 +57,8 @@ export interface CpuJsKernel extends CpuKernelBase {
   /** The phase functions the factory returns, in order, and the fallback phases (plain loops) a phase may ask for. */
   readonly phases: readonly Phase[];
   readonly fallback: readonly Phase[] | null;
+  /** The loops as WebAssembly, which the source calls (`H.wasm`) where storage is a Wasm memory. */
+  readonly wasm: WasmLoops | null;
 }
 
 export interface CpuOpKernel extends CpuKernelBase {
@@ -146,6 +147,7 @@ export function lowerToCpu(p: KernelProgram): CpuProgram {
       source: `${locComment(k.loc)}${src.source}`,
       phases: src.phases,
       fallback: src.fallback,
+      wasm: src.wasm,
     };
   });
   return { name: p.name, buffers, kernels, outputs: p.outputs, scratch: { byteOffset: alignUp(top, LINE), sharedDoubles, threadDoubles } };

@@ -77,6 +77,17 @@ export class Code {
     return this;
   }
 
+  /** Instruction bytes as given (opcodes this class has no method for). */
+  raw(...b: number[]): this {
+    return this.op(...b);
+  }
+
+  /** Appends another body's instructions (built separately, with this one's locals). */
+  append(other: Code): this {
+    for (const b of other.bytes) this.bytes.push(b);
+    return this;
+  }
+
   get(i: number): this {
     return this.op(0x20, ...uleb(i));
   }
@@ -156,22 +167,34 @@ export interface WasmFunction {
   readonly code: Code;
 }
 
+/** A function the module imports from `env` (a JavaScript function: Math.exp), returning one value or none. */
+export interface WasmImport {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly result: ValType | null;
+}
+
 /**
- * A module importing `env.memory` (shared when asked, which requires a maximum) and
- * exporting the given functions, none of which returns a value.
+ * A module importing `env.memory` (shared when asked, which requires a maximum) and the given
+ * functions (indices 0…, before the module's own), and exporting the given functions, none
+ * of which returns a value.
  */
-export function wasmModule(functions: readonly WasmFunction[], sharedMemory: boolean): Uint8Array {
+export function wasmModule(functions: readonly WasmFunction[], sharedMemory: boolean, imports: readonly WasmImport[] = []): Uint8Array {
   const section = (id: number, items: number[][]): number[] => {
     const content = vec(items);
     return [id, ...uleb(content.length), ...content];
   };
   const limits = sharedMemory ? [0x03, ...uleb(0), ...uleb(65536)] : [0x00, ...uleb(0)];
+  const types = [
+    ...imports.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...(f.result === null ? [0] : [1, f.result])]),
+    ...functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]),
+  ];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0])),
-    ...section(2, [[...name('env'), ...name('memory'), 0x02, ...limits]]),
-    ...section(3, functions.map((_, i) => uleb(i))),
-    ...section(7, functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])),
+    ...section(1, types),
+    ...section(2, [[...name('env'), ...name('memory'), 0x02, ...limits], ...imports.map((f, i) => [...name('env'), ...name(f.name), 0x00, ...uleb(i)])]),
+    ...section(3, functions.map((_, i) => uleb(imports.length + i))),
+    ...section(7, functions.map((f, i) => [...name(f.name), 0x00, ...uleb(imports.length + i)])),
     ...section(10, functions.map((f) => f.code.encode())),
   ];
   return Uint8Array.from(bytes);
