@@ -111,6 +111,32 @@ describe('cpu kernels as WebAssembly', () => {
     sameTwoSteps(g, new Map([['x', tensorFrom('f32', type.shape, values)], ['y', tensorFrom('f32', type.shape, others)]]), new Map());
   });
 
+  it('i32 products past 2^53 wrap as JavaScript’s (a * b) | 0 does, not as i32.mul', () => {
+    const b = new GraphBuilder('I32Mul');
+    const type = { dtype: 'i32' as const, shape: [5] };
+    b.output('p', b.op('mul', [b.input('x', type), b.input('y', type)]));
+    b.output('q', b.op('mul', [b.input('z', type), b.op('constant', [], { value: 123456789, dtype: 'i32', shape: [5] })]));
+    const g = b.build();
+    expect(wasmKernels(g)).toBeGreaterThan(0);
+    const xs = [123456789, 2147483647, -2147483647, 3, -65536];
+    const ys = [123456789, 2147483647, 2147483647, 5, 65536];
+    sameTwoSteps(g, new Map([['x', tensorFrom('i32', [5], xs)], ['y', tensorFrom('i32', [5], ys)], ['z', tensorFrom('i32', [5], xs)]]), new Map());
+  });
+
+  it('an operand read twice (relu, abs, integer max, float mod) is computed once: 18 fused relus make a small module', () => {
+    const b = new GraphBuilder('ReluChain');
+    const type = { dtype: 'f32' as const, shape: [8] };
+    let y = b.input('x', type);
+    for (let i = 0; i < 18; i++) y = b.op('relu', [b.op('add', [y, b.op('constant', [], { value: i % 2 ? -0.75 : 0.5, dtype: 'f32', shape: [8] })])]);
+    b.output('y', y);
+    const g = b.build();
+    const sizes = compileForCpu(g).kernels.flatMap((k) => (k.kind === 'js' && k.wasm ? [k.wasm.plain.length] : []));
+    expect(sizes.length).toBe(1);
+    // Written out twice per level, the chain would be 2^18 copies (16 MB, past V8's function size limit).
+    expect(sizes[0]).toBeLessThan(4096);
+    sameTwoSteps(g, new Map([['x', tensorFrom('f32', [8], [NaN, -0, 0, 1, -1, 2, -3, 0.25])]]), new Map());
+  });
+
   it('wasmLoops: false runs every kernel as JavaScript, with the same values', async () => {
     const model = await loadTrainingModel('examples/mlp.sinter', undefined);
     const g = model.graphs.train(8);

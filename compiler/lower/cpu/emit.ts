@@ -328,8 +328,8 @@ export class JsEmitter {
   }
 }
 
-/** Reductions of at most this many points without a `where` are unrolled. */
-const UNROLL_MAX = 16;
+/** Reductions of at most this many points without a `where` are unrolled (here and in wasm-loops.ts, which must agree). */
+export const UNROLL_MAX = 16;
 
 /**
  * Straight-line iterations of a reduction's loops: one block per point, each variable a

@@ -2,26 +2,28 @@
 //
 // Why: V8 runs the generated JavaScript well, but it has no float32 arithmetic (every f32
 // operation is a float64 one and a Math.fround) and no branch-free float choice (the JS
-// emitter's `selF` goes through memory). Here an f32 add, multiply, divide or square root of
-// float32 values is one float32 instruction — it rounds once to exactly what fround of the
-// float64 result gives (float64 carries more than 2·24 + 2 bits) — and a choice between two
-// floats is a select of their bit patterns (a conditional move). Measured in one process
-// against the JavaScript kernels (one thread, batch 64, whole steps
-// interleaved, two runs on a shared host): the transformer's inference step 0.74–0.90× the
-// time, its train step 0.91–1.02×, the MLP's train step 0.87–0.97×, the RNN's 0.96–0.99×,
-// the Fashion CNN's 0.96–1.04× — a modest gain, largest on elementwise-heavy kernels.
+// emitter's `selF` goes through memory). Here f32 values live in float32 locals: an add,
+// multiply, divide or square root of float32 numbers is one float32 instruction, which rounds
+// once to exactly what fround of the float64 result gives (float64 carries more than 2·24 + 2
+// bits); and a choice between two floats is a select of their bit patterns (a conditional
+// move). Measured in one process against the JavaScript kernels (one thread, batch 64, whole
+// steps interleaved, two runs): the MLP's train step 0.61× the time (its Adam update, a GEMM
+// epilogue, 3.7× faster), the transformer's 0.77× and its inference 0.49–0.52×, the Fashion
+// CNN's train and inference steps 0.93–0.94×; the RNN's cells (tanh, sigmoid per element)
+// stay JavaScript.
 //
-// Same values as the JavaScript kernel: other values are float64 (a float32 one rounded with
-// demote/promote where the JS rounds), integers i32 (wrapping as `| 0`), ToInt32 done exactly,
-// the same operations in the same order; where the JS branches (a select with a costly arm),
-// so does this, and a value used once at its own level is computed where it is used, as the
-// JS writes it inline. Unrolled max and argmax reductions are the same left-biased trees.
-// Not every kernel qualifies: exp, log, tanh, sigmoid, gelu and pow are calls to the
-// JavaScript functions (Math's, the reference's gelu), allowed only where computed once per
-// call (Adam's `pow(β, step)`); integer division only by a positive constant (Wasm traps
-// where JS gives 0); outputs only f32, i32 or bool. Others keep the JavaScript form, which is
-// also what runs where storage is not a Wasm memory (tests/cpu/wasm-loops.test.ts compares the
-// two bit for bit).
+// Same values as the JavaScript kernel: f64 values are float64, integers i32 (wrapping as
+// `| 0`; a product that float64 would round is computed as the JS does), ToInt32 exact; the
+// JS's float64 steps (rsqrt, floor and mod, the Math calls) are done in float64 and rounded
+// back; where the JS branches (a select with a costly arm), so does this, and a value used
+// once at its own level is computed where it is used, as the JS writes it inline (an operand
+// read twice goes through a local). Unrolled max and argmax reductions are the same
+// left-biased trees. Not every kernel qualifies: exp, log, tanh, sigmoid, gelu and pow are
+// calls to the JavaScript functions (Math's, the reference's gelu), allowed only where
+// computed once per call (Adam's `pow(β, step)`); integer division only by a positive
+// constant (Wasm traps where JS gives 0); outputs only f32, i32 or bool; f32 constants only
+// float32 numbers. Others keep the JavaScript form, which is also what runs where storage is
+// not a Wasm memory (tests/cpu/wasm-loops.test.ts compares the two bit for bit).
 //
 // The function is `(lo, hi, base…[, scratch])`: the outermost loop's range and the byte
 // address of each view (inputs `a<slot>` first, then outputs `o<k>`), as the JS phase is
@@ -31,10 +33,10 @@
 import type { EType, Expr, IndexVar } from '../../kernel/expr.js';
 import { children, topoOrder } from '../../kernel/expr.js';
 import type { ExprKernel } from '../../kernel/program.js';
-import { cheapBranch } from './emit.js';
+import { cheapBranch, UNROLL_MAX } from './emit.js';
 import type { SplitLoops } from './split.js';
 import type { ValType, WasmImport } from './wasm.js';
-import { Code, F64, I32, wasmModule } from './wasm.js';
+import { Code, F32, F64, I32, wasmModule } from './wasm.js';
 
 const OP = {
   i32load: 0x28,
@@ -76,6 +78,21 @@ const OP = {
   f32demote: 0xb6,
   f64converti32: 0xb7,
   f64promote: 0xbb,
+  f32eq: 0x5b,
+  f32ne: 0x5c,
+  f32lt: 0x5d,
+  f32gt: 0x5e,
+  f32le: 0x5f,
+  f32abs: 0x8b,
+  f32neg: 0x8c,
+  f32sqrt: 0x91,
+  f32add: 0x92,
+  f32sub: 0x93,
+  f32mul: 0x94,
+  f32div: 0x95,
+  f32converti32: 0xb2,
+  i32asf32: 0xbe,
+  f32asi32: 0xbc,
   i64and: 0x83,
   i64or: 0x84,
   i64asf64: 0xbf,
@@ -84,11 +101,13 @@ const OP = {
 } as const;
 
 /**
- * Pushes cond ? a : b for float64 values, as a select of their bit patterns: V8 turns an i64
- * select into a conditional move, while an f64 select (and f64.max/min) may become branches.
+ * Pushes cond ? a : b for floats of width `t` (F32 or F64), as a select of their bit
+ * patterns: V8 turns an integer select into a conditional move, a float one (and f64.max)
+ * may become branches.
  */
-function selectF(c: Code, a: (c: Code) => void, b: (c: Code) => void, cond: (c: Code) => void): void {
-  a(c), c.raw(OP.f64asi64), b(c), c.raw(OP.f64asi64), cond(c), c.raw(OP.select, OP.i64asf64);
+function selectFloat(c: Code, t: ValType, a: (c: Code) => void, b: (c: Code) => void, cond: (c: Code) => void): void {
+  const [toInt, toFloat] = t === F32 ? [OP.f32asi32, OP.i32asf32] : [OP.f64asi64, OP.i64asf64];
+  a(c), c.raw(toInt), b(c), c.raw(toInt), cond(c), c.raw(OP.select, toFloat);
 }
 
 /**
@@ -108,9 +127,26 @@ const CALLED_UNARY = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
 const call = (c: Code, fn: string): void => void c.raw(0x10, WASM_MATH_IMPORTS.findIndex((f) => f.name === fn));
 
 const isFloat = (t: EType): boolean => t === 'f32' || t === 'f64';
-/** Whether an f32 value is a float32 number: every f32 operation's result is; a constant may not be. */
-const f32Exact = (e: Expr): boolean => e.type === 'f32' && (e.kind !== 'const' || Object.is(Math.fround(e.value), e.value) || Number.isNaN(e.value));
-const valType = (t: EType): ValType => (isFloat(t) ? F64 : I32);
+/**
+ * The Wasm type holding a value: f32 values as float32 (every f32 value is a float32 number:
+ * operations round to it, and kernels whose f32 constants are not are left to the JS),
+ * f64 as float64, i32 and bool as i32.
+ */
+const wt = (t: EType): ValType => (t === 'f32' ? F32 : t === 'f64' ? F64 : I32);
+/** Converts the value on the stack from type `from` to float64 (the JS's arithmetic), or back to `to` (Math.fround for f32). */
+const toF64 = (c: Code, from: EType): void => void (from === 'f32' ? c.raw(OP.f64promote) : isFloat(from) ? c : c.raw(OP.f64converti32));
+const fromF64 = (c: Code, to: EType): void => void (to === 'f32' ? c.raw(OP.f32demote) : c);
+const F32_OPS = { add: OP.f32add, sub: OP.f32sub, mul: OP.f32mul, div: OP.f32div } as const;
+const F64_OPS = { add: OP.f64add, sub: OP.f64sub, mul: OP.f64mul, div: OP.f64div } as const;
+/** Comparisons by operand width: f32, f64, i32. */
+const COMPARE = {
+  less: [OP.f32lt, OP.f64lt, OP.i32lt],
+  greater: [OP.f32gt, OP.f64gt, OP.i32gt],
+  equal: [OP.f32eq, OP.f64eq, OP.i32eq],
+} as const;
+const width = (t: EType): 0 | 1 | 2 => (t === 'f32' ? 0 : t === 'f64' ? 1 : 2);
+/** An i32 constant whose product with any i32 is below 2^53 in magnitude (exact in float64, so i32.mul gives JS's (a * k) | 0). */
+const smallConst = (e: Expr): boolean => e.kind === 'const' && Math.abs(e.value) <= 2 ** 22;
 
 /** Whether every expression of the kernel has a Wasm form here (see the header). */
 export function wasmLoopsSupported(roots: readonly Expr[]): boolean {
@@ -125,6 +161,12 @@ export function wasmLoopsSupported(roots: readonly Expr[]): boolean {
         break;
       case 'reduce':
         if ((e.fn === 'max' || e.fn === 'argmax') && !isFloat(e.body.type)) return false;
+        if (e.fn === 'max' && e.type !== e.body.type) return false;
+        if (e.fn === 'argmax' && e.vars.length === 0) return false;
+        if ((e.fn === 'sum' || e.fn === 'mean') && isFloat(e.type) !== isFloat(e.body.type)) return false;
+        break;
+      case 'const':
+        if (e.type === 'f32' && !Object.is(Math.fround(e.value), e.value) && !Number.isNaN(e.value)) return false;
         break;
       default:
         break;
@@ -198,7 +240,7 @@ class WasmEmitter {
    * from other levels is computed now, before any of it is written.
    */
   gen(e: Expr, stack: readonly Level[], at: Level = stack[stack.length - 1]!): Push {
-    if (e.kind === 'const') return isFloat(e.type) ? (c) => c.f64(e.value) : (c) => c.i32(e.value);
+    if (e.kind === 'const') return e.type === 'f32' ? (c) => c.f32(e.value) : e.type === 'f64' ? (c) => c.f64(e.value) : (c) => c.i32(e.value);
     if (e.kind === 'var') {
       const l = this.varLocal.get(e.v.id);
       if (l === undefined) throw new Error(`internal: variable v${e.v.id} has no loop`);
@@ -209,13 +251,13 @@ class WasmEmitter {
     if (known !== undefined) return (c) => c.get(known);
     const homeStack = stack.slice(0, stack.indexOf(home) + 1);
     if (e.id === this.replaced?.id) {
-      const local = this.fn.local(F64);
-      this.replaced.read(home.code), this.round(home.code, e.type), home.code.set(local);
+      const local = this.fn.local(wt(e.type));
+      this.replaced.read(home.code), fromF64(home.code, e.type), home.code.set(local);
       home.memo.set(e.id, local);
       return (c) => c.get(local);
     }
     if (e.kind === 'reduce' || (this.uses.get(e.id) ?? 0) > 1 || home !== at) {
-      const local = this.fn.local(valType(e.type));
+      const local = this.fn.local(wt(e.type));
       if (e.kind === 'reduce') this.reduce(e, stack, home, local);
       else this.node(e, homeStack, home)(home.code), home.code.set(local);
       home.memo.set(e.id, local);
@@ -224,9 +266,19 @@ class WasmEmitter {
     return this.node(e, homeStack, home);
   }
 
-  /** Rounds the float64 on the stack to float32 when `t` is f32. */
-  private round(c: Code, t: EType): void {
-    if (t === 'f32') c.raw(OP.f32demote, OP.f64promote);
+  /** `x` computed once into a fresh local at this point of `c`; what it returns reads that local (an operand used twice is not written twice). */
+  private once(x: Push, t: ValType, c: Code): Push {
+    const l = this.fn.local(t);
+    x(c), c.set(l);
+    return (c) => void c.get(l);
+  }
+
+  /** ToInt32 of the float64 on the stack (JS `| 0`), exactly: truncate, reduce modulo 2^32 in float64 (exact), wrap; NaN and ±∞ give 0. */
+  private toInt32(c: Code): void {
+    const t = this.fn.local(F64);
+    c.raw(OP.f64trunc).set(t);
+    c.get(t).get(t).f64(4294967296).raw(OP.f64div, OP.f64floor).f64(4294967296).raw(OP.f64mul, OP.f64sub);
+    c.raw(0xfc, 0x07, OP.i32wrap);
   }
 
   /** What pushes `e`'s value (not a reduce, const or var) from its children, which are resolved now. */
@@ -236,7 +288,7 @@ class WasmEmitter {
     return (c) => this.emit(e, (x) => kids.get(x.id)!, c);
   }
 
-  /** Pushes `e`'s value, its children's values given by `g`. */
+  /** Pushes `e`'s value (of type wt(e.type)), its children's values given by `g`. */
   private emit(e: Expr, g: (x: Expr) => Push, c: Code): void {
     switch (e.kind) {
       case 'load': {
@@ -244,59 +296,21 @@ class WasmEmitter {
         c.get(this.inputBase(e.slot));
         offset(c);
         c.i32(2).raw(OP.i32shl, OP.i32add);
-        if (isFloat(e.type)) c.raw(OP.f32load, 2, 0, OP.f64promote);
+        if (e.type === 'f32') c.raw(OP.f32load, 2, 0);
+        else if (e.type === 'f64') throw new Error('internal: a float64 load in a loops kernel');
         else c.raw(OP.i32load, 2, 0);
         return;
       }
-      case 'unary': {
-        const x = g(e.x);
-        const float = isFloat(e.type);
-        switch (e.fn) {
-          case 'neg':
-            if (float) x(c), c.raw(OP.f64neg);
-            else c.i32(0), x(c), c.raw(OP.i32sub);
-            return;
-          case 'abs':
-            if (float) x(c), c.raw(OP.f64abs);
-            else c.i32(0), x(c), c.raw(OP.i32sub), x(c), x(c), c.i32(0), c.raw(OP.i32lt, OP.select);
-            return;
-          case 'sqrt':
-            if (e.type === 'f32' && f32Exact(e.x)) x(c), c.raw(OP.f32demote, 0x91, OP.f64promote);
-            else x(c), c.raw(OP.f64sqrt), this.round(c, e.type);
-            return;
-          case 'rsqrt':
-            c.f64(1), x(c), c.raw(OP.f64sqrt, OP.f64div), this.round(c, e.type);
-            return;
-          case 'relu':
-            // 0 where x <= 0, else x (NaN stays): the JS emitter's relu.
-            if (float) selectF(c, (c) => c.f64(0), x, (c) => (x(c), c.f64(0), c.raw(OP.f64le)));
-            else c.i32(0), x(c), x(c), c.i32(0), c.raw(OP.i32gt, OP.i32eqz, OP.select);
-            return;
-          case 'not':
-            x(c), c.i32(1).raw(OP.i32xor);
-            return;
-          case 'exp':
-          case 'log':
-          case 'tanh':
-          case 'gelu':
-            x(c), call(c, e.fn), this.round(c, e.type);
-            return;
-          case 'sigmoid':
-            // 1 / (1 + exp(−x)), as the JS.
-            c.f64(1).f64(1), x(c), c.raw(OP.f64neg), call(c, 'exp'), c.raw(OP.f64add, OP.f64div), this.round(c, e.type);
-            return;
-          default:
-            throw new Error(`internal: no Wasm form for unary '${(e as { fn: string }).fn}'`);
-        }
-      }
+      case 'unary':
+        return this.unary(e, e.fn === 'abs' || e.fn === 'relu' ? this.once(g(e.x), wt(e.x.type), c) : g(e.x), c);
       case 'binary':
         return this.binary(e, g, c);
       case 'select': {
         const [cond, a, b] = [g(e.cond), g(e.a), g(e.b)];
         if (!cheapBranch(e.a, 6) || !cheapBranch(e.b, 6)) {
           // A branch, as the JS's `?:`: only the taken arm is computed.
-          cond(c), c.raw(0x04, valType(e.type)), a(c), c.else(), b(c), c.end();
-        } else if (isFloat(e.type)) selectF(c, a, b, cond);
+          cond(c), c.raw(0x04, wt(e.type)), a(c), c.else(), b(c), c.end();
+        } else if (isFloat(e.type)) selectFloat(c, wt(e.type), a, b, cond);
         else a(c), b(c), cond(c), c.raw(OP.select);
         return;
       }
@@ -307,54 +321,101 @@ class WasmEmitter {
     }
   }
 
+  private unary(e: Extract<Expr, { kind: 'unary' }>, x: Push, c: Code): void {
+    const t = e.type;
+    /** The JS's float64 computation `f` of x, rounded back to t. */
+    const viaF64 = (f: () => void): void => (x(c), toF64(c, e.x.type), f(), fromF64(c, t));
+    switch (e.fn) {
+      case 'neg':
+        if (t === 'f32') x(c), c.raw(OP.f32neg);
+        else if (t === 'f64') x(c), c.raw(OP.f64neg);
+        else c.i32(0), x(c), c.raw(OP.i32sub);
+        return;
+      case 'abs':
+        if (t === 'f32') x(c), c.raw(OP.f32abs);
+        else if (t === 'f64') x(c), c.raw(OP.f64abs);
+        else c.i32(0), x(c), c.raw(OP.i32sub), x(c), x(c), c.i32(0), c.raw(OP.i32lt, OP.select);
+        return;
+      case 'sqrt':
+        // A float32 square root rounds once to what fround(Math.sqrt(x)) gives.
+        if (t === 'f32') x(c), c.raw(OP.f32sqrt);
+        else viaF64(() => c.raw(OP.f64sqrt));
+        return;
+      case 'rsqrt':
+        c.f64(1);
+        return viaF64(() => c.raw(OP.f64sqrt, OP.f64div));
+      case 'relu':
+        // 0 where x <= 0, else x (NaN stays): the JS emitter's relu.
+        if (t === 'f32') selectFloat(c, F32, (c) => c.f32(0), x, (c) => (x(c), c.f32(0), c.raw(OP.f32le)));
+        else if (t === 'f64') selectFloat(c, F64, (c) => c.f64(0), x, (c) => (x(c), c.f64(0), c.raw(OP.f64le)));
+        else c.i32(0), x(c), x(c), c.i32(0), c.raw(OP.i32gt, OP.i32eqz, OP.select);
+        return;
+      case 'not':
+        x(c), c.i32(1).raw(OP.i32xor);
+        return;
+      case 'exp':
+      case 'log':
+      case 'tanh':
+      case 'gelu':
+        return viaF64(() => call(c, e.fn));
+      case 'sigmoid':
+        // 1 / (1 + exp(−x)), as the JS.
+        c.f64(1).f64(1);
+        return viaF64(() => (c.raw(OP.f64neg), call(c, 'exp'), c.raw(OP.f64add, OP.f64div)));
+      default:
+        throw new Error(`internal: no Wasm form for unary '${(e as { fn: string }).fn}'`);
+    }
+  }
+
   private binary(e: Extract<Expr, { kind: 'binary' }>, g: (x: Expr) => Push, c: Code): void {
-    const [a, b] = [g(e.a), g(e.b)];
-    const float = isFloat(e.a.type);
+    const t = e.a.type;
+    const twice = ((e.fn === 'maximum' || e.fn === 'minimum') && !isFloat(t)) || (e.fn === 'mod' && isFloat(t));
+    const [a, b] = twice ? [this.once(g(e.a), wt(t), c), this.once(g(e.b), wt(t), c)] : [g(e.a), g(e.b)];
     const both = (): void => (a(c), b(c));
     switch (e.fn) {
       case 'add':
       case 'sub':
       case 'mul':
       case 'div':
-        if (e.type === 'f32' && f32Exact(e.a) && f32Exact(e.b)) {
-          // float32 operands: the float32 instruction rounds once to what fround(a op b) gives (float64 has over 2·24 + 2 bits), and divides faster.
-          a(c), c.raw(OP.f32demote), b(c), c.raw(OP.f32demote, { add: 0x92, sub: 0x93, mul: 0x94, div: 0x95 }[e.fn], OP.f64promote);
+        // float32 operands: the float32 instruction rounds once to what fround(a op b) gives (float64 carries over 2·24 + 2 bits).
+        if (!isFloat(t) && e.fn === 'mul' && !smallConst(e.a) && !smallConst(e.b)) {
+          // JS's (a * b) | 0: the product in float64 (rounded past 2^53), then ToInt32.
+          a(c), c.raw(OP.f64converti32), b(c), c.raw(OP.f64converti32, OP.f64mul), this.toInt32(c);
           return;
         }
         both();
-        if (float) c.raw({ add: OP.f64add, sub: OP.f64sub, mul: OP.f64mul, div: OP.f64div }[e.fn]), this.round(c, e.type);
+        if (t === 'f32') c.raw(F32_OPS[e.fn]);
+        else if (t === 'f64') c.raw(F64_OPS[e.fn]);
         else if (e.fn === 'div') c.raw(OP.i32divs);
         else c.raw({ add: OP.i32add, sub: OP.i32sub, mul: OP.i32mul }[e.fn]);
         return;
       case 'maximum':
       case 'minimum':
-        if (float) this.maxMin(e.fn, a, b, c);
+        if (isFloat(t)) this.maxMin(e.fn, wt(t), a, b, c);
         else both(), both(), c.raw(e.fn === 'maximum' ? OP.i32gt : OP.i32lt, OP.select);
         return;
       case 'less':
-        both(), c.raw(float ? OP.f64lt : OP.i32lt);
-        return;
       case 'greater':
-        both(), c.raw(float ? OP.f64gt : OP.i32gt);
-        return;
       case 'equal':
-        both(), c.raw(float ? OP.f64eq : OP.i32eq);
+        both(), c.raw(COMPARE[e.fn][width(t)]);
         return;
       case 'and':
         both(), c.raw(OP.i32and);
         return;
       case 'floordiv':
       case 'mod':
-        if (float) {
+        if (isFloat(t)) {
           // Math.floor(a / b), and a − b·floor(a / b), in float64 as the JS computes them.
-          if (e.fn === 'floordiv') both(), c.raw(OP.f64div, OP.f64floor);
-          else a(c), b(c), a(c), b(c), c.raw(OP.f64div, OP.f64floor, OP.f64mul, OP.f64sub);
-          this.round(c, e.type);
+          const a64 = (): void => (a(c), toF64(c, t));
+          const b64 = (): void => (b(c), toF64(c, t));
+          if (e.fn === 'floordiv') a64(), b64(), c.raw(OP.f64div, OP.f64floor);
+          else a64(), b64(), a64(), b64(), c.raw(OP.f64div, OP.f64floor, OP.f64mul, OP.f64sub);
+          fromF64(c, e.type);
           return;
         }
         return this.intFloor(e.fn, a, (e.b as { value: number }).value, c);
       case 'pow':
-        both(), call(c, 'pow'), this.round(c, e.type);
+        a(c), toF64(c, t), b(c), toF64(c, t), call(c, 'pow'), fromF64(c, e.type);
         return;
       default:
         return e.fn satisfies never;
@@ -362,20 +423,24 @@ class WasmEmitter {
   }
 
   /**
-   * Math.max / Math.min without branches: NaN if either is NaN, else the larger (smaller);
-   * of equal values the bitwise AND (OR) of the two, which is +0 (−0) for ±0.
+   * Math.max / Math.min of floats of width `t` without branches: NaN if either is NaN, else
+   * the larger (smaller); of equal values the bitwise AND (OR) of the two, which is +0 (−0)
+   * for ±0.
    */
-  private maxMin(fn: 'maximum' | 'minimum', a: Push, b: Push, c: Code): void {
-    const [x, y, r] = [this.fn.local(F64), this.fn.local(F64), this.fn.local(F64)];
+  private maxMin(fn: 'maximum' | 'minimum', t: ValType, a: Push, b: Push, c: Code): void {
+    const f32 = t === F32;
+    const [x, y, r] = [this.fn.local(t), this.fn.local(t), this.fn.local(t)];
     a(c), c.set(x), b(c), c.set(y);
     const [gx, gy] = [(c: Code) => c.get(x), (c: Code) => c.get(y)];
-    const equal = (c: Code): void => void c.get(x).raw(OP.f64asi64).get(y).raw(OP.f64asi64, fn === 'maximum' ? OP.i64and : OP.i64or, OP.i64asf64);
-    const differ = (c: Code): void => selectF(c, gx, gy, (c) => c.get(x).get(y).raw(fn === 'maximum' ? OP.f64gt : OP.f64lt));
-    selectF(c, equal, differ, (c) => c.get(x).get(y).raw(OP.f64eq));
+    const [toInt, toFloat, and, or] = f32 ? [OP.f32asi32, OP.i32asf32, OP.i32and, OP.i32or] : [OP.f64asi64, OP.i64asf64, OP.i64and, OP.i64or];
+    const [gt, lt, eq, ne] = f32 ? [OP.f32gt, OP.f32lt, OP.f32eq, OP.f32ne] : [OP.f64gt, OP.f64lt, OP.f64eq, OP.f64ne];
+    const equal = (c: Code): void => void c.get(x).raw(toInt).get(y).raw(toInt, fn === 'maximum' ? and : or, toFloat);
+    const differ = (c: Code): void => selectFloat(c, t, gx, gy, (c) => c.get(x).get(y).raw(fn === 'maximum' ? gt : lt));
+    selectFloat(c, t, equal, differ, (c) => c.get(x).get(y).raw(eq));
     c.set(r);
-    selectF(c, gy, (c) => c.get(r), (c) => c.get(y).get(y).raw(OP.f64ne));
+    selectFloat(c, t, gy, (c) => c.get(r), (c) => c.get(y).get(y).raw(ne));
     c.set(r);
-    selectF(c, gx, (c) => c.get(r), (c) => c.get(x).get(x).raw(OP.f64ne));
+    selectFloat(c, t, gx, (c) => c.get(r), (c) => c.get(x).get(x).raw(ne));
   }
 
   /** Floored division or modulo of an i32 by a positive constant (a shift or a mask for a power of two, as the JS). */
@@ -402,25 +467,20 @@ class WasmEmitter {
     if (from === to) return;
     switch (to) {
       case 'bool':
-        if (isFloat(from)) c.f64(0).raw(OP.f64ne);
+        if (from === 'f32') c.f32(0).raw(OP.f32ne);
+        else if (from === 'f64') c.f64(0).raw(OP.f64ne);
         else c.i32(0).raw(OP.i32ne);
         return;
       case 'i32':
-        // ToInt32 (JS `| 0`) exactly: truncate, reduce modulo 2^32 in float64 (exact), wrap. NaN and ±∞ give 0.
-        if (isFloat(from)) {
-          const t = this.fn.local(F64);
-          c.raw(OP.f64trunc).set(t);
-          c.get(t).get(t).f64(4294967296).raw(OP.f64div, OP.f64floor).f64(4294967296).raw(OP.f64mul, OP.f64sub);
-          c.raw(0xfc, 0x07, OP.i32wrap);
-        }
+        if (isFloat(from)) toF64(c, from), this.toInt32(c);
         return;
       case 'f32':
-        if (from === 'f64') this.round(c, 'f32');
-        else if (from !== 'bool') c.raw(OP.f64converti32), this.round(c, 'f32');
-        else c.raw(OP.f64converti32);
+        // From f64 Math.fround; from an integer, float32 conversion rounds once as fround of the exact double does.
+        if (from === 'f64') c.raw(OP.f32demote);
+        else c.raw(OP.f32converti32);
         return;
       case 'f64':
-        if (!isFloat(from)) c.raw(OP.f64converti32);
+        toF64(c, from);
         return;
       default:
         return to satisfies never;
@@ -429,7 +489,8 @@ class WasmEmitter {
 
   /**
    * A reduction into `result`: accumulator and loops at its level, `where` conjuncts as a
-   * branch to the loop's continue label, then the rounded result.
+   * branch to the loop's continue label, then the rounded result. Sums accumulate in float64
+   * (or i32), as the JS's; max and argmax compare at the body's width.
    */
   private reduce(e: Extract<Expr, { kind: 'reduce' }>, stack: readonly Level[], home: Level, result: number): void {
     const base = stack.slice(0, stack.indexOf(home) + 1);
@@ -437,10 +498,12 @@ class WasmEmitter {
     e.vars.forEach((v) => this.varOf(v));
     const inner = [...base, ...own];
     const innermost = own[own.length - 1]!;
+    const choosing = e.fn === 'max' || e.fn === 'argmax';
     const float = isFloat(e.type);
-    const acc = this.fn.local(e.fn === 'argmax' || float ? F64 : I32);
+    const accType: ValType = choosing ? wt(e.body.type) : float ? F64 : I32;
+    const acc = this.fn.local(accType);
     const best = this.fn.local(I32);
-    const initValue: Push | null = e.fn === 'max' || e.fn === 'argmax' ? (c) => c.f64(-Infinity) : e.init ? this.gen(e.init, base) : null;
+    const init = e.init && !choosing ? this.gen(e.init, base) : null;
     for (const cj of conjuncts(e.where)) {
       const ch = this.home(cj, inner);
       const at = own.includes(ch) ? ch : own[0]!;
@@ -450,27 +513,30 @@ class WasmEmitter {
     const body = this.gen(e.body, inner);
     const points = e.vars.reduce((n, v) => n * v.extent, 1);
     const unroll = e.vars.length > 0 && e.where === null && points <= UNROLL_MAX;
-    if (unroll && (e.fn === 'max' || e.fn === 'argmax') && points > 1) return this.reduceTree(e, own, home, body, points, result);
+    if (unroll && choosing && points > 1) return this.reduceTree(e, own, home, body, points, result);
     const c = innermost.code;
     switch (e.fn) {
       case 'sum':
       case 'mean':
-        c.get(acc), body(c), c.raw(float ? OP.f64add : OP.i32add).set(acc);
+        c.get(acc), body(c);
+        if (float) toF64(c, e.body.type), c.raw(OP.f64add);
+        else c.raw(OP.i32add);
+        c.set(acc);
         break;
       case 'max': {
         // Takes x when it is larger, or NaN over a number (NaN is the largest and stays).
-        const x = this.fn.local(F64);
+        const x = this.fn.local(accType);
         body(c), c.set(x);
-        selectF(c, (c) => c.get(x), (c) => c.get(acc), (c) => this.takes(c, x, acc));
+        selectFloat(c, accType, (c) => c.get(x), (c) => c.get(acc), (c) => this.takes(c, accType, x, acc));
         c.set(acc);
         break;
       }
       case 'argmax': {
-        const x = this.fn.local(F64);
+        const x = this.fn.local(accType);
         const take = this.fn.local(I32);
         body(c), c.set(x);
         c.get(best).i32(0).raw(OP.i32lt);
-        this.takes(c, x, acc);
+        this.takes(c, accType, x, acc);
         c.raw(OP.i32or).set(take);
         e.vars.forEach((v, i) => {
           if (i > 0) c.i32(v.extent).raw(OP.i32mul);
@@ -478,7 +544,7 @@ class WasmEmitter {
           if (i > 0) c.raw(OP.i32add);
         });
         c.get(best).get(take).raw(OP.select).set(best);
-        selectF(c, (c) => c.get(x), (c) => c.get(acc), (c) => c.get(take));
+        selectFloat(c, accType, (c) => c.get(x), (c) => c.get(acc), (c) => c.get(take));
         c.set(acc);
         break;
       }
@@ -486,7 +552,8 @@ class WasmEmitter {
         return e.fn satisfies never;
     }
     const h = home.code;
-    if (initValue) initValue(h);
+    if (choosing) void (accType === F32 ? h.f32(-Infinity) : h.f64(-Infinity));
+    else if (init) init(h), float ? toF64(h, e.init!.type) : undefined;
     else if (float) h.f64(-0);
     else h.i32(0);
     h.set(acc);
@@ -494,14 +561,13 @@ class WasmEmitter {
     if (unroll) h.append(unrolledNest(e.vars.map((v) => [this.varOf(v), v.extent] as const), own));
     else if (e.vars.length > 0) h.append(loopNest(e.vars.map((v) => [this.varOf(v), v.extent] as const), own, null));
     else h.block().append(own[0]!.code).end();
-    const count = e.vars.reduce((n, v) => n * v.extent, 1);
     if (e.fn === 'argmax') h.get(best);
-    else if (e.fn === 'mean') {
+    else if (e.fn === 'max') h.get(acc);
+    else {
       h.get(acc);
-      if (float) h.f64(count).raw(OP.f64div);
-      else h.i32(count).raw(OP.i32divs);
-    } else h.get(acc);
-    if (e.fn !== 'argmax') this.round(h, e.type);
+      if (e.fn === 'mean') void (float ? h.f64(points).raw(OP.f64div) : h.i32(points).raw(OP.i32divs));
+      if (float) fromF64(h, e.type);
+    }
     h.set(result);
   }
 
@@ -512,16 +578,17 @@ class WasmEmitter {
    */
   private reduceTree(e: Extract<Expr, { kind: 'reduce' }>, own: readonly Level[], home: Level, body: Push, points: number, result: number): void {
     const h = home.code;
-    const values = Array.from({ length: points }, () => this.fn.local(F64));
+    const t = wt(e.body.type);
+    const values = Array.from({ length: points }, () => this.fn.local(t));
     h.append(unrolledNest(e.vars.map((v) => [this.varOf(v), v.extent] as const), own, 0, 0, (k, c) => (body(c), c.set(values[k]!))));
     let level: { value: number; at: Push }[] = values.map((value, k) => ({ value, at: (c: Code) => void c.i32(k) }));
     while (level.length > 1) {
       const next: { value: number; at: Push }[] = [];
       for (let i = 0; i + 1 < level.length; i += 2) {
         const [a, b] = [level[i]!, level[i + 1]!];
-        const [take, value, at] = [this.fn.local(I32), this.fn.local(F64), this.fn.local(I32)];
-        this.takes(h, b.value, a.value), h.set(take);
-        selectF(h, (c) => c.get(b.value), (c) => c.get(a.value), (c) => c.get(take));
+        const [take, value, at] = [this.fn.local(I32), this.fn.local(t), this.fn.local(I32)];
+        this.takes(h, t, b.value, a.value), h.set(take);
+        selectFloat(h, t, (c) => c.get(b.value), (c) => c.get(a.value), (c) => c.get(take));
         h.set(value);
         if (e.fn === 'argmax') b.at(h), a.at(h), h.get(take).raw(OP.select).set(at);
         next.push({ value, at: (c) => void c.get(at) });
@@ -530,14 +597,15 @@ class WasmEmitter {
       level = next;
     }
     if (e.fn === 'argmax') level[0]!.at(h);
-    else h.get(level[0]!.value), this.round(h, e.type);
+    else h.get(level[0]!.value);
     h.set(result);
   }
 
-  /** Pushes (x > acc) | (x is NaN and acc is not). */
-  private takes(c: Code, x: number, acc: number): void {
-    c.get(x).get(acc).raw(OP.f64gt);
-    c.get(x).get(x).raw(OP.f64ne).get(acc).get(acc).raw(OP.f64eq, OP.i32and, OP.i32or);
+  /** Pushes (x > acc) | (x is NaN and acc is not), for floats of width `t`. */
+  private takes(c: Code, t: ValType, x: number, acc: number): void {
+    const [gt, ne, eq] = t === F32 ? [OP.f32gt, OP.f32ne, OP.f32eq] : [OP.f64gt, OP.f64ne, OP.f64eq];
+    c.get(x).get(acc).raw(gt);
+    c.get(x).get(x).raw(ne).get(acc).get(acc).raw(eq, OP.i32and, OP.i32or);
   }
 }
 
@@ -574,8 +642,6 @@ function loopNest(vars: readonly (readonly [number, number])[], levels: readonly
   return inner;
 }
 
-/** Reductions of at most this many points without a `where` are unrolled (as the JS emitter does). */
-const UNROLL_MAX = 16;
 
 /** Straight-line code for every point of `vars` (each its local and extent): each variable set to a constant, then its level's code. */
 function unrolledNest(vars: readonly (readonly [number, number])[], levels: readonly Level[], depth = 0, at = 0, leaf?: (point: number, c: Code) => void): Code {
@@ -591,7 +657,7 @@ function unrolledNest(vars: readonly (readonly [number, number])[], levels: read
 
 /** Stores the value on top of the stack (after its address) into a view of its type. */
 function store(c: Code, t: EType): void {
-  if (t === 'f32') c.raw(OP.f32demote, OP.f32store, 2, 0);
+  if (t === 'f32') c.raw(OP.f32store, 2, 0);
   else c.raw(OP.i32store, 2, 0);
 }
 
@@ -637,7 +703,7 @@ export function wasmLoopsModules(k: ExprKernel, split: SplitLoops | null, epilog
     const ys = values.map((v) => em.gen(v, stack));
     const at = em.gen(split.position, stack);
     const held = values.map((v, i) => {
-      const l = em.fn.local(valType(v.type));
+      const l = em.fn.local(wt(v.type));
       ys[i]!(leaf), leaf.set(l);
       return l;
     });
@@ -651,7 +717,7 @@ export function wasmLoopsModules(k: ExprKernel, split: SplitLoops | null, epilog
     const ys = values.map((v) => em.gen(v, stack));
     // Every output is computed before any is stored: an output may overwrite an input read at this point.
     const held = values.map((v, i) => {
-      const l = em.fn.local(valType(v.type));
+      const l = em.fn.local(wt(v.type));
       ys[i]!(leaf), leaf.set(l);
       return l;
     });

@@ -100,6 +100,10 @@ export class Code {
   i32(v: number): this {
     return this.op(0x41, ...sleb(v | 0));
   }
+  f32(v: number): this {
+    const b = new Uint8Array(new Float32Array([v]).buffer);
+    return this.op(0x43, ...b);
+  }
   f64(v: number): this {
     const b = new Uint8Array(new Float64Array([v]).buffer);
     return this.op(0x44, ...b);
