@@ -21,7 +21,7 @@ export interface Gemm {
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
 }
-interface WasmApi {
+export interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
@@ -29,6 +29,12 @@ interface WasmApi {
 }
 
 const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The engine's WebAssembly API, or undefined where there is none. */
+export function wasmApi(): WasmApi | undefined {
+  return wasm;
+}
+
 const compiled = new Map<boolean, object | null>();
 
 /** The compiled GEMM module, or null where WebAssembly or its SIMD is missing. */
@@ -91,19 +97,4 @@ export function jsGemm(buffer: ArrayBufferLike): Gemm {
       }
     };
   return { gemm_f32: make(P, 2), gemm_f64: make(S, 3), kind: 'js' };
-}
-
-const loopModules = new WeakMap<Uint8Array, object>();
-
-/** A loops kernel's WebAssembly function (compiler/lower/cpu/wasm-loops.ts) on this memory; each module compiled once per realm. */
-export function wasmLoops(modules: { readonly plain: Uint8Array; readonly shared: Uint8Array }, memory: WasmMemory, gelu: (x: number) => number): { readonly run: (...args: number[]) => void } {
-  if (!wasm) throw new Error('internal: wasmLoops called where WebAssembly is unavailable');
-  const bytes = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer ? modules.shared : modules.plain;
-  let module = loopModules.get(bytes);
-  if (!module) {
-    module = new wasm.Module(bytes);
-    loopModules.set(bytes, module);
-  }
-  const env = { memory, exp: Math.exp, log: Math.log, tanh: Math.tanh, pow: Math.pow, gelu };
-  return new wasm.Instance(module, { env }).exports as { run: (...args: number[]) => void };
 }

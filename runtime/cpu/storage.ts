@@ -14,7 +14,8 @@ import { allocData } from '../../compiler/ir/tensor.js';
 import type { CpuBuffer, CpuJsKernel, CpuOpKernel, CpuProgram } from '../../compiler/lower/cpu/lower.js';
 import { bufferLength, storageBytes } from '../../compiler/lower/cpu/lower.js';
 import type { Gemm, WasmMemory } from './gemm.js';
-import { jsGemm, wasmAvailable, wasmGemm, wasmLoops, wasmMemory } from './gemm.js';
+import { jsGemm, wasmAvailable, wasmGemm, wasmMemory } from './gemm.js';
+import { wasmLoops } from './loops-wasm.js';
 import { controlBytes } from './threads.js';
 
 export type View = Float32Array | Int32Array | Uint32Array;
