@@ -235,32 +235,11 @@ export class JsEmitter {
     const x = this.fresh('x');
     const count = e.vars.reduce((n, v) => n * v.extent, 1);
     const unroll = e.vars.length > 0 && e.where === null && count <= UNROLL_MAX;
-    if (unroll && e.fn === 'max' && count > 1) {
-      // An unrolled max as a tree of pairwise choices (half the chain of dependent selects);
-      // each pair keeps its left (earlier) value on ties and a NaN already there, so the
-      // result is the sequential fold's.
-      this.helpers.add('selF');
-      const points = Array.from({ length: count }, () => this.fresh('m'));
-      innermost.lines.push(`const ${x} = ${body};`);
-      home.lines.push(`let ${points.join(', ')};`, ...unrollNest(e.vars, own, 0, 0, (k) => [`${points[k]} = ${x};`]));
-      let level = points;
-      while (level.length > 1) {
-        const next: string[] = [];
-        for (let i = 0; i + 1 < level.length; i += 2) {
-          const [a, b, m] = [level[i]!, level[i + 1]!, this.fresh('m')];
-          home.lines.push(`const ${m} = selF((${b} > ${a}) | ((${b} !== ${b}) & (${a} === ${a})), ${b}, ${a});`);
-          next.push(m);
-        }
-        if (level.length % 2 === 1) next.push(level[level.length - 1]!);
-        level = next;
-      }
-      return this.define(home, e, round(e.type, level[0]!, false));
-    }
-    if (unroll && e.fn === 'argmax' && count > 1) {
-      // The same tree for the first maximum's position: each pair keeps its left point on
-      // ties and a NaN already there, so the tree finds the sequential fold's point, in half
-      // the chain of dependent choices. Positions are the points' row-major numbers; the
-      // integer choice is a mask (no memory round trip).
+    if (unroll && (e.fn === 'max' || e.fn === 'argmax') && count > 1) {
+      // An unrolled max (argmax) as a tree of pairwise choices, half the chain of dependent
+      // selects: each pair keeps its left (earlier) point on ties and a NaN already there, so
+      // the tree finds the sequential fold's value (first position). Positions are the
+      // points' row-major numbers, chosen by an integer mask (no memory round trip).
       this.helpers.add('selF');
       const points = Array.from({ length: count }, () => this.fresh('m'));
       innermost.lines.push(`const ${x} = ${body};`);
@@ -272,15 +251,15 @@ export class JsEmitter {
           const [a, b] = [level[i]!, level[i + 1]!];
           const [c, m, at] = [this.fresh('c'), this.fresh('m'), this.fresh('i')];
           home.lines.push(`const ${c} = (${b.value} > ${a.value}) | ((${b.value} !== ${b.value}) & (${a.value} === ${a.value}));`);
-          // The root's value is not needed (selF writes memory, so V8 would keep it).
-          if (level.length > 2) home.lines.push(`const ${m} = selF(${c}, ${b.value}, ${a.value});`);
-          home.lines.push(`const ${at} = (${b.at} & -${c}) | (${a.at} & ~-${c});`);
+          // An argmax needs no value at the root (selF writes memory, so V8 would keep it).
+          if (e.fn === 'max' || level.length > 2) home.lines.push(`const ${m} = selF(${c}, ${b.value}, ${a.value});`);
+          if (e.fn === 'argmax') home.lines.push(`const ${at} = (${b.at} & -${c}) | (${a.at} & ~-${c});`);
           next.push({ value: m, at });
         }
         if (level.length % 2 === 1) next.push(level[level.length - 1]!);
         level = next;
       }
-      return this.define(home, e, level[0]!.at);
+      return this.define(home, e, e.fn === 'argmax' ? level[0]!.at : round(e.type, level[0]!.value, false));
     }
     switch (e.fn) {
       case 'sum':

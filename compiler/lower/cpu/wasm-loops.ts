@@ -116,7 +116,7 @@ function selectFloat(c: Code, t: ValType, a: (c: Code) => void, b: (c: Code) => 
  * kernel qualifies only where they are computed once per call (no index variable: Adam's
  * bias corrections `pow(β, step)`).
  */
-export const WASM_MATH_IMPORTS: readonly WasmImport[] = [
+const WASM_MATH_IMPORTS: readonly WasmImport[] = [
   { name: 'exp', params: [F64], result: F64 },
   { name: 'log', params: [F64], result: F64 },
   { name: 'tanh', params: [F64], result: F64 },
@@ -149,7 +149,7 @@ const width = (t: EType): 0 | 1 | 2 => (t === 'f32' ? 0 : t === 'f64' ? 1 : 2);
 const smallConst = (e: Expr): boolean => e.kind === 'const' && Math.abs(e.value) <= 2 ** 22;
 
 /** Whether every expression of the kernel has a Wasm form here (see the header). */
-export function wasmLoopsSupported(roots: readonly Expr[]): boolean {
+function wasmLoopsSupported(roots: readonly Expr[]): boolean {
   for (const e of topoOrder(roots)) {
     switch (e.kind) {
       case 'unary':
